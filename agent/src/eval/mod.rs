@@ -1,0 +1,1 @@
+//! `rollwise eval`: judge labelled scenarios and score the verdicts.

@@ -1,0 +1,16 @@
+//! rollwise judges Argo Rollouts canary steps.
+//!
+//! Data flows one way: gather → [`evidence::Evidence`] → [`judge`] (statistics,
+//! pods and events, logs) → [`verdict::Verdict`] → output. Every stage runs from a
+//! file, which is how `analyze`, `eval` and `demo` work.
+
+pub mod cli;
+pub mod error;
+pub mod eval;
+pub mod evidence;
+pub mod judge;
+pub mod logs;
+pub mod redact;
+pub mod verdict;
+
+pub use error::{Error, Result};

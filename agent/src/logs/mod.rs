@@ -1,0 +1,1 @@
+//! Log intelligence: template mining, canary-vs-stable template diff, digest.
