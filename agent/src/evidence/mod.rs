@@ -19,6 +19,7 @@ pub const SUPPORTED_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
+    #[serde(deserialize_with = "supported_version")]
     pub version: u32,
     pub name: String,
     /// Free text for humans; never shown to the judge.
@@ -29,7 +30,7 @@ pub struct Evidence {
     pub window: Option<Window>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "unique_metric_names")]
     pub metrics: Vec<MetricSeries>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub pods: Sides<Vec<PodStatus>>,
@@ -41,7 +42,11 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expected>,
     /// Labelled scenarios only: secrets planted in logs/events that must never leave.
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub planted_secrets: Vec<String>,
 }
 
@@ -59,7 +64,11 @@ pub struct RolloutRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable_image: Option<String>,
     /// Traffic percentage at this step; 0 is legal (`setCanaryScale` without traffic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "percentage",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub canary_weight: Option<u8>,
     /// 0-based index of the canary step being analysed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,4 +293,84 @@ where
         )));
     }
     Ok(raw)
+}
+
+// The checks below run during deserialization rather than after it so that their
+// errors carry serde_json's line and column, like every other bundle error.
+
+/// Checked first thing: a bundle of another version may have another shape, and
+/// "unsupported version" explains that better than whatever field fails next.
+fn supported_version<'de, D>(d: D) -> Result<u32, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v = u32::deserialize(d)?;
+    if v != SUPPORTED_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "unsupported bundle version {v} (this build reads version {SUPPORTED_VERSION})"
+        )));
+    }
+    Ok(v)
+}
+
+fn percentage<'de, D>(d: D) -> Result<Option<u8>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    match Option::<u64>::deserialize(d)? {
+        None => Ok(None),
+        Some(w) => u8::try_from(w)
+            .ok()
+            .filter(|w| *w <= 100)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{w} is not a percentage (0..=100)"))),
+    }
+}
+
+/// Metric names identify a series; a duplicate would make "the" error_rate
+/// ambiguous. Rejected as soon as the duplicate element has been read, so the
+/// position points at it.
+fn unique_metric_names<'de, D>(d: D) -> Result<Vec<MetricSeries>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueNames(Vec<MetricSeries>);
+
+    impl<'de> Deserialize<'de> for UniqueNames {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_seq(UniqueNamesVisitor)
+        }
+    }
+
+    struct UniqueNamesVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for UniqueNamesVisitor {
+        type Value = UniqueNames;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of metric series")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<UniqueNames, A::Error> {
+            let mut out: Vec<MetricSeries> = Vec::new();
+            while let Some(m) = seq.next_element::<MetricSeries>()? {
+                if let Some(first) = out.iter().position(|o| o.name == m.name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "metrics[{}].name: metric {:?} appears more than once (first at metrics[{first}])",
+                        out.len(),
+                        m.name
+                    )));
+                }
+                out.push(m);
+            }
+            Ok(UniqueNames(out))
+        }
+    }
+
+    Ok(Option::<UniqueNames>::deserialize(d)?
+        .map(|u| u.0)
+        .unwrap_or_default())
 }
