@@ -1,1 +1,318 @@
-//! `rollwise eval`: judge labelled scenarios and score the verdicts.
+//! `rollwise eval`: judge labelled scenarios and score the verdicts (the scores
+//! listed in FORMAT.md). Wrong verdicts are results, not errors.
+
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::evidence::{self, Decision, Evidence};
+use crate::judge::Judge;
+use crate::verdict::Verdict;
+
+pub use report::render_markdown;
+
+/// One judged scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    pub file: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub expected: Decision,
+    pub verdict: Decision,
+    pub confidence: u8,
+    pub correct: bool,
+    /// For expected aborts judged abort: did the summary or reasons name a root-cause word?
+    pub root_cause_hit: Option<bool>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Wall time of judging, excluding reading the file.
+    pub latency_ms: f64,
+    pub summary: String,
+    /// Planted secrets found in the verdict (must be empty).
+    pub leaked_secrets: usize,
+}
+
+/// Counts by (expected, got), in the order promote, abort, inconclusive.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConfusionMatrix {
+    pub rows: [[u32; 3]; 3],
+}
+
+impl ConfusionMatrix {
+    fn index(d: Decision) -> usize {
+        match d {
+            Decision::Promote => 0,
+            Decision::Abort => 1,
+            Decision::Inconclusive => 2,
+        }
+    }
+
+    pub fn add(&mut self, expected: Decision, got: Decision) {
+        self.rows[Self::index(expected)][Self::index(got)] += 1;
+    }
+
+    pub fn get(&self, expected: Decision, got: Decision) -> u32 {
+        self.rows[Self::index(expected)][Self::index(got)]
+    }
+
+    pub fn expected_total(&self, expected: Decision) -> u32 {
+        self.rows[Self::index(expected)].iter().sum()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scores {
+    pub scenarios: u32,
+    pub accuracy: f64,
+    pub confusion: ConfusionMatrix,
+    /// Expected abort, judged promote, over expected aborts.
+    pub false_promote_rate: f64,
+    pub false_promotes: u32,
+    /// Expected promote, judged abort, over expected promotes.
+    pub false_abort_rate: f64,
+    pub false_aborts: u32,
+    /// Over expected aborts judged abort.
+    pub root_cause_hit_rate: f64,
+    pub prompt_tokens_total: u64,
+    pub completion_tokens_total: u64,
+    pub latency_ms_median: f64,
+    pub latency_ms_max: f64,
+    pub leaked_secrets: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalReport {
+    pub scenarios_dir: String,
+    pub mode: String,
+    pub scores: Scores,
+    pub results: Vec<ScenarioResult>,
+}
+
+/// Thresholds that turn `eval` into a gate.
+#[derive(Debug, Clone, Default)]
+pub struct EvalGates {
+    pub max_false_promote: Option<f64>,
+    pub max_false_abort: Option<f64>,
+    pub min_accuracy: Option<f64>,
+}
+
+impl EvalGates {
+    /// What failed, in words; empty when every gate passed.
+    pub fn check(&self, s: &Scores) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(max) = self.max_false_promote
+            && s.false_promote_rate > max
+        {
+            out.push(format!(
+                "false-promote rate {:.3} ({} scenarios) is above {max}",
+                s.false_promote_rate, s.false_promotes
+            ));
+        }
+        if let Some(max) = self.max_false_abort
+            && s.false_abort_rate > max
+        {
+            out.push(format!(
+                "false-abort rate {:.3} ({} scenarios) is above {max}",
+                s.false_abort_rate, s.false_aborts
+            ));
+        }
+        if let Some(min) = self.min_accuracy
+            && s.accuracy < min
+        {
+            out.push(format!("accuracy {:.3} is below {min}", s.accuracy));
+        }
+        if s.leaked_secrets > 0 {
+            out.push(format!(
+                "{} planted secret(s) appear in verdicts",
+                s.leaked_secrets
+            ));
+        }
+        out
+    }
+}
+
+/// Every `*.json` below `dir`, sorted, skipping hidden directories.
+pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let io = |e, p: &Path| Error::Io {
+        what: format!("cannot read scenario directory {}", p.display()),
+        source: e,
+    };
+    let meta = std::fs::metadata(dir).map_err(|e| io(e, dir))?;
+    if !meta.is_dir() {
+        return Err(Error::Usage(format!(
+            "--scenarios {} is not a directory",
+            dir.display()
+        )));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io(e, &d))? {
+            let entry = entry.map_err(|e| io(e, &d))?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if hidden {
+                continue;
+            }
+            let ft = entry.file_type().map_err(|e| io(e, &path))?;
+            if ft.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "no *.json scenarios found under {}",
+            dir.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// Judge every labelled scenario under `dir`.
+pub fn run_dir(judge: &Judge, dir: &Path, max_bytes: u64) -> Result<EvalReport> {
+    let files = scenario_files(dir)?;
+    let bar = progress_bar(files.len() as u64);
+    let mut results = Vec::with_capacity(files.len());
+    for path in &files {
+        bar.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let ev = evidence::load_file(path, max_bytes)?;
+        let Some(expected) = ev.expected.as_ref().map(|e| e.verdict) else {
+            return Err(Error::Usage(format!(
+                "{} has no `expected` label; eval needs labelled scenarios (use `rollwise analyze` for unlabelled bundles)",
+                path.display()
+            )));
+        };
+        let started = Instant::now();
+        let verdict = judge.judge(&ev);
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let rel = path.strip_prefix(dir).unwrap_or(path);
+        results.push(score_one(&ev, &verdict, expected, rel, latency_ms));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let scores = scores(&results);
+    Ok(EvalReport {
+        scenarios_dir: dir.display().to_string(),
+        mode: "statistics and logs (no model)".into(),
+        scores,
+        results,
+    })
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} judging {pos}/{len} scenarios {wide_msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn score_one(
+    ev: &Evidence,
+    v: &Verdict,
+    expected: Decision,
+    rel: &Path,
+    latency_ms: f64,
+) -> ScenarioResult {
+    let text = verdict_text(v).to_lowercase();
+    let root_cause_hit = (expected == Decision::Abort && v.verdict == Decision::Abort).then(|| {
+        ev.expected.as_ref().is_some_and(|e| {
+            e.root_cause
+                .iter()
+                .any(|w| !w.is_empty() && text.contains(&w.to_lowercase()))
+        })
+    });
+    let full_json = serde_json::to_string(v).unwrap_or_default();
+    let leaked_secrets = ev
+        .planted_secrets
+        .iter()
+        .filter(|s| !s.is_empty() && full_json.contains(s.as_str()))
+        .count();
+    ScenarioResult {
+        file: rel.display().to_string(),
+        name: ev.name.clone(),
+        category: ev.expected.as_ref().and_then(|e| e.category.clone()),
+        expected,
+        verdict: v.verdict,
+        confidence: v.confidence,
+        correct: expected == v.verdict,
+        root_cause_hit,
+        prompt_tokens: v.usage.prompt_tokens,
+        completion_tokens: v.usage.completion_tokens,
+        latency_ms,
+        summary: v.summary.clone(),
+        leaked_secrets,
+    }
+}
+
+/// The explanation a person reads: the summary and every reason.
+fn verdict_text(v: &Verdict) -> String {
+    let mut t = v.summary.clone();
+    for r in &v.reasons {
+        t.push('\n');
+        t.push_str(&r.detail);
+    }
+    t
+}
+
+pub fn scores(results: &[ScenarioResult]) -> Scores {
+    let mut s = Scores {
+        scenarios: results.len() as u32,
+        ..Scores::default()
+    };
+    for r in results {
+        s.confusion.add(r.expected, r.verdict);
+        s.prompt_tokens_total += r.prompt_tokens;
+        s.completion_tokens_total += r.completion_tokens;
+        s.leaked_secrets += r.leaked_secrets;
+    }
+    let rate = |num: u32, den: u32| {
+        if den == 0 {
+            0.0
+        } else {
+            f64::from(num) / f64::from(den)
+        }
+    };
+    let correct = results.iter().filter(|r| r.correct).count() as u32;
+    s.accuracy = rate(correct, s.scenarios);
+    s.false_promotes = s.confusion.get(Decision::Abort, Decision::Promote);
+    s.false_promote_rate = rate(
+        s.false_promotes,
+        s.confusion.expected_total(Decision::Abort),
+    );
+    s.false_aborts = s.confusion.get(Decision::Promote, Decision::Abort);
+    s.false_abort_rate = rate(
+        s.false_aborts,
+        s.confusion.expected_total(Decision::Promote),
+    );
+    let hits: Vec<bool> = results.iter().filter_map(|r| r.root_cause_hit).collect();
+    s.root_cause_hit_rate = rate(
+        hits.iter().filter(|h| **h).count() as u32,
+        hits.len() as u32,
+    );
+    let mut lat: Vec<f64> = results.iter().map(|r| r.latency_ms).collect();
+    lat.sort_by(f64::total_cmp);
+    s.latency_ms_median = crate::judge::stats::median(&lat).unwrap_or(0.0);
+    s.latency_ms_max = lat.last().copied().unwrap_or(0.0);
+    s
+}

@@ -1,5 +1,131 @@
 //! Judging: statistics on metrics, pod and event signals, log signals, and the
 //! `DecisionRule` that combines them into a `Verdict`.
 
+pub mod config;
+pub mod decide;
+pub mod evidence_signals;
+pub mod metrics;
+pub mod pods;
 pub mod signal;
 pub mod stats;
+
+use std::time::Instant;
+
+use crate::evidence::Evidence;
+use crate::verdict::{JudgeMode, RolloutSummary, Usage, Verdict};
+pub use config::JudgeConfig;
+pub use decide::{AdvisoryOpinion, DecisionRule};
+pub use signal::{Severity, Signal, SignalSource};
+
+/// Judges evidence bundles. Built once, used for many bundles.
+#[derive(Debug, Default)]
+pub struct Judge {
+    cfg: JudgeConfig,
+    rule: DecisionRule,
+}
+
+impl Judge {
+    pub fn new(cfg: JudgeConfig) -> Self {
+        Judge {
+            cfg,
+            rule: DecisionRule,
+        }
+    }
+
+    pub fn config(&self) -> &JudgeConfig {
+        &self.cfg
+    }
+
+    /// Judge one bundle on statistics, pods, events and logs.
+    pub fn judge(&self, ev: &Evidence) -> Verdict {
+        let assessment = self.assess(ev);
+        self.decide(ev, assessment, None)
+    }
+
+    /// First phase: everything checkable (metrics, pods, events, logs), before any
+    /// adviser is asked. An adviser (the LLM judge) reads the assessment, then
+    /// [`Judge::decide`] combines both.
+    pub fn assess(&self, ev: &Evidence) -> Assessment {
+        let started = Instant::now();
+        let (metrics, mut signals) = metrics::judge_metrics(ev, &self.cfg);
+        signals.extend(pods::pod_signals(ev, &self.cfg));
+        signals.extend(evidence_signals::evidence_signals(ev, &self.cfg));
+        Assessment {
+            metrics,
+            signals,
+            started,
+        }
+    }
+
+    /// Second phase: the `DecisionRule` over the assessment and an optional advice.
+    pub fn decide(&self, ev: &Evidence, a: Assessment, advice: Option<Advice>) -> Verdict {
+        let subject = format!("{}/{}", ev.rollout.namespace, ev.rollout.name);
+        let mut signals = a.signals;
+        let (opinion, mode, model, mut usage) = match advice {
+            None => (None, JudgeMode::StatisticsAndLogs, None, Usage::default()),
+            Some(Advice::Unavailable { model, why, usage }) => {
+                signals.push(Signal::new(
+                    SignalSource::Llm,
+                    Severity::Info,
+                    format!("the model was unavailable ({why}); the verdict rests on statistics, pods, events and logs alone"),
+                    "llm",
+                    0,
+                ));
+                (None, JudgeMode::StatisticsAndLogs, Some(model), usage)
+            }
+            Some(Advice::Opinion {
+                opinion,
+                model,
+                usage,
+            }) => (Some(opinion), JudgeMode::Hybrid, Some(model), usage),
+        };
+        let decided = self.rule.decide(&subject, signals, opinion.as_ref());
+        usage.latency_ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Verdict {
+            verdict: decided.verdict,
+            confidence: decided.confidence,
+            summary: decided.summary,
+            reasons: decided.reasons,
+            metrics: a.metrics,
+            mode,
+            model,
+            usage,
+            rollout: RolloutSummary {
+                scenario: ev.name.clone(),
+                namespace: ev.rollout.namespace.clone(),
+                name: ev.rollout.name.clone(),
+                canary_hash: ev.rollout.canary_hash.clone(),
+                stable_hash: ev.rollout.stable_hash.clone(),
+                canary_image: ev.rollout.canary_image.clone(),
+            },
+        }
+    }
+}
+
+/// The checkable part of a judgement, before any adviser.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub metrics: Vec<crate::verdict::MetricResult>,
+    pub signals: Vec<Signal>,
+    started: Instant,
+}
+
+/// What an adviser (the LLM judge) contributed.
+#[derive(Debug, Clone)]
+pub enum Advice {
+    Opinion {
+        opinion: AdvisoryOpinion,
+        model: String,
+        /// Tokens spent; `latency_ms` is overwritten with the whole analysis time.
+        usage: Usage,
+    },
+    /// Asked, but no usable answer (timeout, error, garbage): recorded as a reason.
+    Unavailable {
+        model: String,
+        why: String,
+        usage: Usage,
+    },
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,97 @@
+//! The eval report as Markdown, for people and for committing under evals/results/.
+
+use std::fmt::Write;
+
+use super::EvalReport;
+use crate::evidence::Decision;
+
+pub fn render_markdown(r: &EvalReport) -> String {
+    let s = &r.scores;
+    let mut out = String::new();
+    let _ = writeln!(out, "# rollwise eval: {}\n", r.scenarios_dir);
+    let _ = writeln!(out, "Mode: {}.\n", r.mode);
+    let _ = writeln!(out, "| score | value |\n| --- | --- |");
+    let _ = writeln!(out, "| scenarios | {} |", s.scenarios);
+    let _ = writeln!(out, "| accuracy | {:.3} |", s.accuracy);
+    let _ = writeln!(
+        out,
+        "| false-promote rate | {:.3} ({} of {} expected aborts) |",
+        s.false_promote_rate,
+        s.false_promotes,
+        s.confusion.expected_total(Decision::Abort)
+    );
+    let _ = writeln!(
+        out,
+        "| false-abort rate | {:.3} ({} of {} expected promotes) |",
+        s.false_abort_rate,
+        s.false_aborts,
+        s.confusion.expected_total(Decision::Promote)
+    );
+    let _ = writeln!(
+        out,
+        "| root-cause hit rate (aborts judged abort) | {:.3} |",
+        s.root_cause_hit_rate
+    );
+    let _ = writeln!(
+        out,
+        "| tokens (prompt + completion, total) | {} + {} |",
+        s.prompt_tokens_total, s.completion_tokens_total
+    );
+    let _ = writeln!(
+        out,
+        "| judge latency median / max | {:.1} ms / {:.1} ms |",
+        s.latency_ms_median, s.latency_ms_max
+    );
+    let _ = writeln!(out, "| planted secrets leaked | {} |", s.leaked_secrets);
+
+    let _ = writeln!(
+        out,
+        "\n## Confusion matrix (rows: expected, columns: verdict)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| expected \\ verdict | promote | abort | inconclusive |\n| --- | --- | --- | --- |"
+    );
+    for e in Decision::ALL {
+        let _ = writeln!(
+            out,
+            "| {e} | {} | {} | {} |",
+            s.confusion.get(e, Decision::Promote),
+            s.confusion.get(e, Decision::Abort),
+            s.confusion.get(e, Decision::Inconclusive)
+        );
+    }
+
+    let _ = writeln!(out, "\n## Scenarios\n");
+    let _ = writeln!(
+        out,
+        "| scenario | category | expected | verdict | confidence | root cause named | tokens (p+c) | latency ms | |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for x in &r.results {
+        let mark = if x.correct {
+            "✔"
+        } else if x.expected == Decision::Abort && x.verdict == Decision::Promote {
+            "✘ FALSE PROMOTE"
+        } else {
+            "✘"
+        };
+        let hit = match x.root_cause_hit {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "—",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {hit} | {}+{} | {:.1} | {mark} |",
+            x.file,
+            x.category.as_deref().unwrap_or(""),
+            x.expected,
+            x.verdict,
+            x.confidence,
+            x.prompt_tokens,
+            x.completion_tokens,
+            x.latency_ms
+        );
+    }
+    out
+}

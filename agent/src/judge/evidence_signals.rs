@@ -1,0 +1,66 @@
+//! Facts about the evidence itself: what is missing or too thin to judge on.
+
+use crate::evidence::Evidence;
+use crate::judge::config::JudgeConfig;
+use crate::judge::signal::{Severity, Signal, SignalSource};
+
+pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let s = |sev, detail: String, at: &str, strength| {
+        Signal::new(SignalSource::Evidence, sev, detail, at, strength)
+    };
+    if ev.metrics.is_empty() {
+        out.push(s(
+            Severity::Concern,
+            "no metrics were gathered, so nothing shows the canary serving well (no data)".into(),
+            "metrics",
+            85,
+        ));
+    } else if ev.metrics.iter().all(|m| m.canary.is_empty()) {
+        out.push(s(
+            Severity::Concern,
+            "every canary metric series is empty (no data)".into(),
+            "metrics",
+            85,
+        ));
+    }
+    match ev.traffic.and_then(|t| t.canary_requests) {
+        Some(0) => out.push(s(
+            Severity::Concern,
+            format!(
+                "the canary received no traffic (0 requests{}) so its behaviour under load is unknown",
+                ev.rollout
+                    .canary_weight
+                    .map(|w| format!(" at weight {w}%"))
+                    .unwrap_or_default()
+            ),
+            "traffic.canaryRequests",
+            85,
+        )),
+        Some(n) if n < cfg.min_canary_requests => out.push(s(
+            Severity::Concern,
+            format!(
+                "low traffic: the canary served only {n} requests, fewer than the {} needed to judge request metrics (insufficient data)",
+                cfg.min_canary_requests
+            ),
+            "traffic.canaryRequests",
+            80,
+        )),
+        Some(_) => {}
+        None => out.push(s(
+            Severity::Info,
+            "request counts were not provided; sample counts alone decide whether there is enough data".into(),
+            "traffic",
+            50,
+        )),
+    }
+    if ev.logs.canary.iter().all(|p| p.lines.is_empty()) {
+        out.push(s(
+            Severity::Info,
+            "no canary logs were gathered, so log templates could not be compared".into(),
+            "logs.canary",
+            50,
+        ));
+    }
+    out
+}

@@ -1,0 +1,423 @@
+//! Pod and event signals: crashes, OOM kills, readiness, and Warning events that
+//! the canary has and the stable version does not.
+
+use std::collections::BTreeMap;
+
+use crate::evidence::{Evidence, KubeEvent, PodStatus, Side};
+use crate::judge::config::JudgeConfig;
+use crate::judge::signal::{Severity, Signal, SignalSource};
+
+/// Termination reasons that mean the container failed (not a clean exit or an
+/// eviction by the node).
+const FAILURE_REASONS: &[&str] = &[
+    "Error",
+    "CrashLoopBackOff",
+    "ContainerCannotRun",
+    "StartError",
+    "DeadlineExceeded",
+    "RunContainerError",
+    "CreateContainerError",
+    "CreateContainerConfigError",
+];
+
+/// Warning event reasons that mean the canary's containers cannot start or keep
+/// running; any of these on a canary object, absent on stable, aborts.
+const CRASH_EVENT_REASONS: &[&str] = &["BackOff", "CrashLoopBackOff"];
+
+/// Image problems: the canary can never run this revision as it stands.
+const IMAGE_EVENT_REASONS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InspectFailed",
+    "ErrImageNeverPull",
+];
+
+pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let canary = &ev.pods.canary;
+    let stable = &ev.pods.stable;
+
+    if canary.is_empty() {
+        out.push(Signal::new(
+            SignalSource::Evidence,
+            if ev.logs.canary.is_empty() {
+                Severity::Concern
+            } else {
+                Severity::Info
+            },
+            "no canary pod status was gathered",
+            "pods.canary",
+            50,
+        ));
+    }
+
+    let stable_failing = |reason: &str| {
+        stable
+            .iter()
+            .any(|p| p.restarts > 0 && p.last_termination_reason.as_deref() == Some(reason))
+    };
+
+    // Restart signals grouped by what happened, so "2 of 2 canary pods are
+    // crash-looping" reads as one fact with every pod named.
+    let mut groups: BTreeMap<RestartClass, Vec<(usize, &PodStatus)>> = BTreeMap::new();
+    for (i, pod) in canary.iter().enumerate() {
+        if let Some((severity, what)) = restart_class(pod, cfg, &stable_failing) {
+            let reason = pod
+                .last_termination_reason
+                .clone()
+                .unwrap_or_else(|| "unknown".into());
+            groups
+                .entry((severity, what, reason))
+                .or_default()
+                .push((i, pod));
+        }
+        if pod.last_termination_reason.as_deref() == Some("Evicted") {
+            out.push(Signal::new(
+                SignalSource::Pod,
+                Severity::Concern,
+                format!("canary pod {} was evicted by its node", pod.name),
+                format!("pods.canary[{i}] {}", pod.name),
+                70,
+            ));
+        }
+    }
+    for ((severity, what, reason), pods) in groups {
+        let names: Vec<String> = pods
+            .iter()
+            .map(|(_, p)| format!("{} ({} restarts)", p.name, p.restarts))
+            .collect();
+        let background = stable_failing(&reason);
+        let detail = format!(
+            "{} of {} canary pods {what}, last termination reason {reason}{}; {}",
+            pods.len(),
+            canary.len(),
+            if background {
+                " (stable pods fail the same way, so it may not be this release)"
+            } else {
+                ""
+            },
+            names.join(", ")
+        );
+        let at = match pods.as_slice() {
+            [(i, p)] => format!("pods.canary[{i}] {}", p.name),
+            _ => "pods.canary".to_owned(),
+        };
+        let strength = if severity == Severity::Critical {
+            95
+        } else {
+            70
+        };
+        out.push(Signal::new(
+            SignalSource::Pod,
+            severity,
+            detail,
+            at,
+            strength,
+        ));
+    }
+
+    let not_ready: Vec<&PodStatus> = canary.iter().filter(|p| !p.ready).collect();
+    if !not_ready.is_empty() {
+        let names: Vec<&str> = not_ready.iter().map(|p| p.name.as_str()).collect();
+        out.push(Signal::new(
+            SignalSource::Pod,
+            Severity::Concern,
+            format!(
+                "{} of {} canary pods not ready at the end of the window: {}",
+                not_ready.len(),
+                canary.len(),
+                names.join(", ")
+            ),
+            "pods.canary",
+            80,
+        ));
+    }
+
+    if !canary.is_empty() && out.iter().all(|s| s.severity > Severity::Concern) {
+        let restarts: u32 = canary.iter().map(|p| p.restarts).sum();
+        out.push(Signal::new(
+            SignalSource::Pod,
+            Severity::Pass,
+            format!(
+                "all {} canary pods ready, {restarts} restarts",
+                canary.len()
+            ),
+            "pods.canary",
+            80,
+        ));
+    }
+
+    out.extend(event_signals(ev));
+    out
+}
+
+/// How restarts weigh, what to call them, and the termination reason.
+type RestartClass = (Severity, &'static str, String);
+
+/// How a canary pod's restarts weigh, and what to call them.
+fn restart_class(
+    pod: &PodStatus,
+    cfg: &JudgeConfig,
+    stable_failing: &dyn Fn(&str) -> bool,
+) -> Option<(Severity, &'static str)> {
+    if pod.restarts == 0 {
+        return None;
+    }
+    let reason = pod.last_termination_reason.as_deref().unwrap_or("unknown");
+    let (severity, what) = if reason == "OOMKilled" {
+        if pod.restarts >= cfg.oom_restarts_abort {
+            (Severity::Critical, "were OOMKilled (out of memory)")
+        } else {
+            (Severity::Concern, "were OOMKilled (out of memory)")
+        }
+    } else if FAILURE_REASONS.contains(&reason) {
+        if pod.restarts >= cfg.crash_restarts_abort {
+            (Severity::Critical, "are crash-looping (CrashLoopBackOff)")
+        } else {
+            (Severity::Concern, "crashed once")
+        }
+    } else {
+        // Completed, unknown, or a reason we do not classify: a restart the
+        // stable version does not have is worth a pause, not an abort.
+        (Severity::Concern, "restarted")
+    };
+    // When stable fails the same way, the canary is not shown to be worse; the
+    // rollout still must not proceed on a broken system.
+    if stable_failing(reason) && severity == Severity::Critical {
+        return Some((Severity::Concern, what));
+    }
+    Some((severity, what))
+}
+
+/// Warning events on canary objects whose reason no stable object shows.
+fn event_signals(ev: &Evidence) -> Vec<Signal> {
+    let mut stable_reasons: Vec<&str> = Vec::new();
+    // (reason) -> (objects, total count, first index, example message)
+    let mut canary: BTreeMap<&str, (Vec<&str>, u64, usize, &KubeEvent)> = BTreeMap::new();
+    for (i, e) in ev.events.iter().enumerate() {
+        if !e.kind.eq_ignore_ascii_case("warning") {
+            continue;
+        }
+        match object_side(ev, e) {
+            Some(Side::Stable) => stable_reasons.push(e.reason.as_str()),
+            Some(Side::Canary) => {
+                let entry = canary
+                    .entry(e.reason.as_str())
+                    .or_insert_with(|| (Vec::new(), 0, i, e));
+                entry.0.push(e.object.as_str());
+                entry.1 += u64::from(e.count.max(1));
+            }
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (reason, (objects, count, first, example)) in canary {
+        let background = stable_reasons.contains(&reason);
+        let image = IMAGE_EVENT_REASONS.contains(&reason)
+            || (reason == "Failed"
+                && IMAGE_EVENT_REASONS
+                    .iter()
+                    .any(|r| example.message.contains(r)));
+        let crash = CRASH_EVENT_REASONS.contains(&reason);
+        let severity = if background {
+            Severity::Info
+        } else if image || (crash && count >= 2) {
+            Severity::Critical
+        } else {
+            Severity::Concern
+        };
+        let mut objs: Vec<&str> = objects.clone();
+        objs.dedup();
+        let message: String = example.message.chars().take(160).collect();
+        let detail = format!(
+            "Warning {reason} ×{count} on {} canary object(s) ({}){}: \"{message}\"",
+            objs.len(),
+            objs.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+            if background {
+                "; stable objects show it too"
+            } else {
+                ""
+            },
+        );
+        let strength = if image || crash { 90 } else { 70 };
+        out.push(Signal::new(
+            SignalSource::Event,
+            severity,
+            detail,
+            format!("events[{first}]"),
+            strength,
+        ));
+    }
+    out
+}
+
+/// Which version an event's object belongs to: pods and ReplicaSets by the
+/// rollout's pod-template hash or the pod lists; the Rollout itself and nodes
+/// belong to neither (a node's OOM-killer event names a process, not a version).
+fn object_side(ev: &Evidence, e: &KubeEvent) -> Option<Side> {
+    let (kind, name) = e.object.split_once('/').unwrap_or(("", e.object.as_str()));
+    match kind {
+        "Pod" | "ReplicaSet" | "" => ev.side_of_pod(name),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::test_support::{evidence, pod, warning};
+
+    fn severities(ev: &Evidence) -> Vec<(SignalSource, Severity)> {
+        pod_signals(ev, &JudgeConfig::default())
+            .into_iter()
+            .map(|s| (s.source, s.severity))
+            .collect()
+    }
+
+    #[test]
+    fn healthy_canary_pods_pass() {
+        let ev = evidence();
+        assert_eq!(severities(&ev), vec![(SignalSource::Pod, Severity::Pass)]);
+    }
+
+    #[test]
+    fn one_oom_kill_aborts_one_crash_only_pauses() {
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 1, Some("OOMKilled"))];
+        assert!(severities(&ev).contains(&(SignalSource::Pod, Severity::Critical)));
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 1, Some("Error"))];
+        assert_eq!(
+            severities(&ev),
+            vec![(SignalSource::Pod, Severity::Concern)]
+        );
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 3, Some("Error"))];
+        let signals = pod_signals(&ev, &JudgeConfig::default());
+        assert_eq!(signals[0].severity, Severity::Critical);
+        assert!(
+            signals[0].detail.contains("CrashLoopBackOff"),
+            "{}",
+            signals[0].detail
+        );
+    }
+
+    #[test]
+    fn crash_groups_name_every_pod() {
+        let mut ev = evidence();
+        ev.pods.canary = vec![
+            pod("checkout-c4n4ry-a", false, 5, Some("Error")),
+            pod("checkout-c4n4ry-b", false, 4, Some("Error")),
+        ];
+        let signals = pod_signals(&ev, &JudgeConfig::default());
+        let crash = signals
+            .iter()
+            .find(|s| s.severity == Severity::Critical)
+            .expect("crash signal");
+        assert!(
+            crash
+                .detail
+                .starts_with("2 of 2 canary pods are crash-looping"),
+            "{}",
+            crash.detail
+        );
+        assert!(
+            crash.detail.contains("checkout-c4n4ry-a")
+                && crash.detail.contains("checkout-c4n4ry-b")
+        );
+        assert!(signals.iter().any(|s| s.detail.contains("not ready")));
+    }
+
+    #[test]
+    fn stable_failing_the_same_way_is_not_the_releases_fault() {
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 3, Some("Error"))];
+        ev.pods.stable = vec![pod("checkout-st4bl3-b", true, 4, Some("Error"))];
+        assert_eq!(
+            severities(&ev),
+            vec![(SignalSource::Pod, Severity::Concern)]
+        );
+    }
+
+    #[test]
+    fn not_ready_without_crashes_is_a_concern() {
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", false, 0, None)];
+        assert_eq!(
+            severities(&ev),
+            vec![(SignalSource::Pod, Severity::Concern)]
+        );
+    }
+
+    #[test]
+    fn canary_only_warnings_weigh_stable_ones_do_not() {
+        let mut ev = evidence();
+        ev.events = vec![
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "BackOff",
+                "Back-off restarting failed container",
+                4,
+            ),
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Unhealthy",
+                "Readiness probe failed",
+                3,
+            ),
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "FailedMount",
+                "secret not found",
+                1,
+            ),
+            warning(
+                "Pod/checkout-st4bl3-b",
+                "FailedMount",
+                "secret not found",
+                1,
+            ),
+            // A node's OOM killer names a process, not a version: not attributed.
+            warning(
+                "Node/ip-10-0-1-1",
+                "OOMKilling",
+                "Killed process 42 (java)",
+                1,
+            ),
+        ];
+        let signals: Vec<Signal> = pod_signals(&ev, &JudgeConfig::default())
+            .into_iter()
+            .filter(|s| s.source == SignalSource::Event)
+            .collect();
+        let of = |reason: &str| {
+            signals
+                .iter()
+                .find(|s| s.detail.contains(reason))
+                .map(|s| s.severity)
+        };
+        assert_eq!(of("BackOff"), Some(Severity::Critical));
+        assert_eq!(of("Unhealthy"), Some(Severity::Concern));
+        assert_eq!(of("FailedMount"), Some(Severity::Info));
+        assert_eq!(of("OOMKilling"), None);
+    }
+
+    #[test]
+    fn image_pull_failures_abort() {
+        let mut ev = evidence();
+        ev.events = vec![warning(
+            "Pod/checkout-c4n4ry-a",
+            "Failed",
+            "Failed to pull image \"acme/checkout:1.9\": ErrImagePull: not found",
+            3,
+        )];
+        assert!(severities(&ev).contains(&(SignalSource::Event, Severity::Critical)));
+    }
+
+    #[test]
+    fn no_canary_pods_and_no_logs_is_a_concern() {
+        let mut ev = evidence();
+        ev.pods.canary.clear();
+        assert_eq!(
+            severities(&ev),
+            vec![(SignalSource::Evidence, Severity::Concern)]
+        );
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo build (the rollwise binary used by the eval gate)"
+cargo build --locked -p rollwise --bin rollwise
+
+step "eval gate: no false promote over evals/scenarios"
+mkdir -p target/eval
+./target/debug/rollwise eval --scenarios evals/scenarios \
+  --json target/eval/report.json --report target/eval/report.md \
+  --max-false-promote 0
+grep -E '^\| (accuracy|false-promote rate|false-abort rate|root-cause hit rate)' target/eval/report.md >&2
+
+step "cargo nextest run"
+cargo nextest run --workspace --locked --no-fail-fast
