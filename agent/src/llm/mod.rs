@@ -1,0 +1,256 @@
+//! The LLM judge: an adviser that reads the log digest and rollwise's own checks,
+//! and returns an [`crate::judge::AdvisoryOpinion`] the `DecisionRule` may use to
+//! add caution and explanation, never confidence.
+//!
+//! - [`ChatModel`] hides the vendor: [`openai::OpenAiChat`] talks to any
+//!   OpenAI-compatible endpoint, [`scripted::ScriptedModel`] answers from a script
+//!   (tests, deterministic evals).
+//! - [`LlmError`] is classified so the retry loop decides without string matching.
+//! - Prompts are tera templates ([`prompt::Prompts`]); the reply schema is derived
+//!   from [`reply::LlmReply`] with schemars.
+//! - [`judge::LlmJudge`] turns evidence + assessment + digest into an
+//!   [`crate::judge::Advice`].
+
+pub mod config;
+pub mod judge;
+pub mod local;
+pub mod openai;
+pub mod prompt;
+pub mod reply;
+pub mod scripted;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use config::{LlmConfig, LlmSelection, StructuredOutput};
+pub use judge::LlmJudge;
+pub use reply::LlmReply;
+
+/// A boxed future, so `ChatModel` stays object-safe and the CLI can choose the
+/// implementation at run time.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How the reply's structure is requested from the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `response_format: {type: json_schema}`: the endpoint constrains decoding.
+    JsonSchema,
+    /// One forced function call whose parameters are the schema: for endpoints
+    /// that support tools but not `json_schema`.
+    ToolCall,
+    /// The schema in the prompt and a fenced ```json block in the answer: works
+    /// everywhere, enforced only by validation.
+    FencedJson,
+}
+
+impl OutputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::JsonSchema => "json_schema",
+            OutputFormat::ToolCall => "tool call",
+            OutputFormat::FencedJson => "fenced JSON",
+        }
+    }
+}
+
+/// One chat completion to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub system: String,
+    pub user: String,
+    /// Name and JSON schema of the expected reply.
+    pub schema_name: String,
+    pub schema: serde_json::Value,
+    pub format: OutputFormat,
+    pub max_tokens: u32,
+    pub temperature: f32,
+}
+
+/// The raw answer: the JSON text (message content or tool-call arguments) and
+/// the endpoint's token counts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChatReply {
+    pub text: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// A chat model behind any vendor. Implementations classify their failures.
+pub trait ChatModel: Send + Sync + std::fmt::Debug {
+    /// The model's name as recorded in the Verdict.
+    fn name(&self) -> &str;
+    fn complete<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, Result<ChatReply, LlmError>>;
+}
+
+/// Why a model call failed, in the classes callers act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LlmError {
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("rate limited{}", .retry_after.map(|d| format!(" (retry after {d:?})")).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("not authorised: {0}")]
+    Auth(String),
+    #[error("prompt too long for the model's context: {0}")]
+    ContextTooLong(String),
+    #[error("server error {status}: {message}")]
+    Server { status: u16, message: String },
+    /// The endpoint does not support the requested output format.
+    #[error("endpoint does not support {format}: {message}")]
+    Unsupported {
+        format: &'static str,
+        message: String,
+    },
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    /// Connection refused, DNS, TLS: the endpoint could not be reached.
+    #[error("endpoint unreachable: {0}")]
+    Transport(String),
+    /// Any other 4xx: our request is wrong; retrying will not help.
+    #[error("request rejected ({status}): {message}")]
+    Rejected { status: u16, message: String },
+}
+
+impl LlmError {
+    /// Transient failures worth another attempt.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            LlmError::Timeout(_)
+                | LlmError::RateLimited { .. }
+                | LlmError::Server { .. }
+                | LlmError::Transport(_)
+        )
+    }
+}
+
+/// Bounded retries with exponential backoff; a `Retry-After` is honoured when it
+/// fits in `max_delay`, otherwise the call gives up (a verdict that waits minutes
+/// for a rate limit is worse than one without the model).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in total, including the first.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1` (0-based `attempt` just failed), or
+    /// `None` to give up.
+    pub fn delay(&self, attempt: u32, err: &LlmError) -> Option<Duration> {
+        if !err.is_transient() || attempt + 1 >= self.max_attempts {
+            return None;
+        }
+        let backoff = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max_delay);
+        match err {
+            LlmError::RateLimited {
+                retry_after: Some(after),
+            } => (*after <= self.max_delay).then_some((*after).max(backoff)),
+            _ => Some(backoff),
+        }
+    }
+}
+
+/// Tokens spent over every attempt of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spent {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub calls: u32,
+}
+
+/// Call `model` under `policy`. Failed attempts that reached the model cost no
+/// tokens we can know of, so only successful replies add to `spent`.
+pub async fn complete_with_retry(
+    model: &dyn ChatModel,
+    req: &ChatRequest,
+    policy: &RetryPolicy,
+    spent: &mut Spent,
+) -> Result<ChatReply, LlmError> {
+    let mut attempt = 0;
+    loop {
+        spent.calls += 1;
+        match model.complete(req).await {
+            Ok(reply) => {
+                spent.prompt_tokens += reply.prompt_tokens;
+                spent.completion_tokens += reply.completion_tokens;
+                return Ok(reply);
+            }
+            Err(e) => match policy.delay(attempt, &e) {
+                Some(wait) => {
+                    tracing::debug!(error = %e, ?wait, attempt, "model call failed, retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return Err(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+        };
+        let e = LlmError::Server {
+            status: 500,
+            message: String::new(),
+        };
+        let waits: Vec<_> = (0..5).map(|a| p.delay(a, &e)).collect();
+        assert_eq!(
+            waits,
+            vec![
+                Some(Duration::from_millis(100)),
+                Some(Duration::from_millis(200)),
+                Some(Duration::from_millis(400)),
+                Some(Duration::from_millis(500)),
+                Some(Duration::from_millis(500)),
+            ]
+        );
+        assert_eq!(p.delay(9, &e), None, "the last attempt is not retried");
+    }
+
+    #[test]
+    fn only_transient_errors_are_retried() {
+        let p = RetryPolicy::default();
+        assert!(p.delay(0, &LlmError::Auth("no".into())).is_none());
+        assert!(p.delay(0, &LlmError::ContextTooLong("x".into())).is_none());
+        assert!(p.delay(0, &LlmError::Malformed("x".into())).is_none());
+        assert!(p.delay(0, &LlmError::Timeout(Duration::from_secs(1))).is_some());
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_the_bound_only() {
+        let p = RetryPolicy::default();
+        let short = LlmError::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(p.delay(0, &short), Some(Duration::from_secs(2)));
+        let long = LlmError::RateLimited {
+            retry_after: Some(Duration::from_secs(60)),
+        };
+        assert_eq!(p.delay(0, &long), None);
+    }
+}

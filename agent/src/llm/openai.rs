@@ -1,0 +1,370 @@
+//! Any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, llama.cpp,
+//! Ollama, LiteLLM...).
+//!
+//! The request is built from async-openai's typed structs, so field names and
+//! shapes (`response_format`, `tools`, `tool_choice`) follow the API as that crate
+//! tracks it. It is sent with reqwest rather than async-openai's client because
+//! that client's error drops the response headers, and a classified
+//! `RateLimited { retry_after }` needs `Retry-After`. The reply is read leniently
+//! (only the fields we use), since compatible servers differ in the rest.
+
+use std::time::Duration;
+
+use async_openai::types::chat::{
+    ChatCompletionNamedToolChoice, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent,
+    ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent,
+    ChatCompletionTool, ChatCompletionToolChoiceOption, ChatCompletionTools,
+    CreateChatCompletionRequest, FunctionName, FunctionObject, ResponseFormat,
+    ResponseFormatJsonSchema,
+};
+use serde::Deserialize;
+
+use super::{BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError, OutputFormat};
+
+/// A chat model behind an OpenAI-compatible `/v1` base URL.
+#[derive(Clone)]
+pub struct OpenAiChat {
+    http: reqwest::Client,
+    base_url: String,
+    model: String,
+    api_key: Option<String>,
+    timeout: Duration,
+}
+
+// By hand, so the API key never reaches a log line through `{:?}`.
+impl std::fmt::Debug for OpenAiChat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiChat")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl OpenAiChat {
+    /// `base_url` includes `/v1`, as OpenAI's SDKs expect.
+    pub fn new(
+        base_url: &str,
+        model: &str,
+        api_key: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("rollwise/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| LlmError::Transport(format!("cannot build HTTP client: {e}")))?;
+        Ok(OpenAiChat {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            model: model.to_owned(),
+            api_key,
+            timeout,
+        })
+    }
+
+    /// The JSON body for `req`: exactly what goes on the wire.
+    pub fn request_body(&self, req: &ChatRequest) -> CreateChatCompletionRequest {
+        let system = ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+            content: ChatCompletionRequestSystemMessageContent::Text(req.system.clone()),
+            name: None,
+        });
+        let user = ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+            content: ChatCompletionRequestUserMessageContent::Text(req.user.clone()),
+            name: None,
+        });
+        #[allow(deprecated)] // `max_tokens`: see below
+        let mut body = CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages: vec![system, user],
+            temperature: Some(req.temperature),
+            // `max_tokens` rather than `max_completion_tokens`: every compatible
+            // server (llama.cpp, vLLM, Ollama) reads it; OpenAI still accepts it
+            // for non-reasoning models.
+            max_tokens: Some(req.max_tokens),
+            ..Default::default()
+        };
+        match req.format {
+            OutputFormat::JsonSchema => {
+                body.response_format = Some(ResponseFormat::JsonSchema {
+                    json_schema: ResponseFormatJsonSchema {
+                        description: Some("rollwise canary verdict".into()),
+                        name: req.schema_name.clone(),
+                        schema: req.schema.clone(),
+                        strict: Some(true),
+                    },
+                });
+            }
+            OutputFormat::ToolCall => {
+                body.tools = Some(vec![ChatCompletionTools::Function(ChatCompletionTool {
+                    function: FunctionObject {
+                        name: req.schema_name.clone(),
+                        description: Some("Record the canary verdict.".into()),
+                        parameters: Some(req.schema.clone()),
+                        strict: Some(true),
+                    },
+                })]);
+                body.tool_choice = Some(ChatCompletionToolChoiceOption::Function(
+                    ChatCompletionNamedToolChoice {
+                        function: FunctionName {
+                            name: req.schema_name.clone(),
+                        },
+                    },
+                ));
+            }
+            OutputFormat::FencedJson => {}
+        }
+        body
+    }
+
+    async fn call(&self, req: &ChatRequest) -> Result<ChatReply, LlmError> {
+        let url = format!("{}/chat/completions", self.base_url);
+        let mut rb = self.http.post(&url).json(&self.request_body(req));
+        if let Some(key) = &self.api_key {
+            rb = rb.bearer_auth(key);
+        }
+        let resp = rb.send().await.map_err(|e| self.transport(e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp.text().await.map_err(|e| self.transport(e))?;
+        if !status.is_success() {
+            return Err(classify_status(status.as_u16(), retry_after, &body, req.format));
+        }
+        read_reply(&body, req.format)
+    }
+
+    fn transport(&self, e: reqwest::Error) -> LlmError {
+        if e.is_timeout() {
+            LlmError::Timeout(self.timeout)
+        } else if e.is_decode() || e.is_body() {
+            LlmError::Malformed(format!("unreadable response body: {e}"))
+        } else {
+            // reqwest's Display omits the cause chain ("error sending request"),
+            // which is where "connection refused" lives.
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                src = s.source();
+            }
+            LlmError::Transport(msg)
+        }
+    }
+}
+
+impl ChatModel for OpenAiChat {
+    fn name(&self) -> &str {
+        &self.model
+    }
+
+    fn complete<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, Result<ChatReply, LlmError>> {
+        Box::pin(self.call(req))
+    }
+}
+
+/// `Retry-After` as delta-seconds (what rate limiters send; HTTP dates are rare
+/// enough here to treat as absent, which falls back to our own backoff).
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    v.parse::<u64>()
+        .map(Duration::from_secs)
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+fn classify_status(status: u16, retry_after: Option<Duration>, body: &str, format: OutputFormat) -> LlmError {
+    let detail: ErrorDetail = serde_json::from_str::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_default();
+    let message = if detail.message.is_empty() {
+        body.chars().take(200).collect()
+    } else {
+        detail.message.clone()
+    };
+    let code = detail
+        .code
+        .as_ref()
+        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+        .unwrap_or_default();
+    let lower = format!("{message} {code} {}", detail.kind.unwrap_or_default()).to_lowercase();
+    match status {
+        401 | 403 => LlmError::Auth(message),
+        429 => LlmError::RateLimited { retry_after },
+        408 | 504 => LlmError::Timeout(Duration::ZERO),
+        s if s >= 500 => LlmError::Server { status: s, message },
+        _ if lower.contains("context_length")
+            || lower.contains("context length")
+            || lower.contains("maximum context")
+            || lower.contains("exceeds the available context")
+            || lower.contains("too many tokens") =>
+        {
+            LlmError::ContextTooLong(message)
+        }
+        400 | 404 | 422 | 501
+            if format != OutputFormat::FencedJson
+                && (lower.contains("response_format")
+                    || lower.contains("json_schema")
+                    || lower.contains("tool")
+                    || lower.contains("not supported")
+                    || lower.contains("unsupported")) =>
+        {
+            LlmError::Unsupported {
+                format: format.as_str(),
+                message,
+            }
+        }
+        s => LlmError::Rejected { status: s, message },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletionBody {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<UsageBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    message: Message,
+}
+
+#[derive(Debug, Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCall>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCall {
+    function: FunctionCallBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionCallBody {
+    arguments: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct UsageBody {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+fn read_reply(body: &str, format: OutputFormat) -> Result<ChatReply, LlmError> {
+    let parsed: CompletionBody = serde_json::from_str(body).map_err(|e| {
+        LlmError::Malformed(format!(
+            "not a chat completion ({e}): {}",
+            body.chars().take(80).collect::<String>()
+        ))
+    })?;
+    let usage = parsed.usage.unwrap_or_default();
+    let Some(choice) = parsed.choices.into_iter().next() else {
+        return Err(LlmError::Malformed("no choices in the reply".into()));
+    };
+    let m = choice.message;
+    let from_tool = m
+        .tool_calls
+        .and_then(|calls| calls.into_iter().next())
+        .map(|c| c.function.arguments);
+    // A tool-call request may still be answered in content by lenient servers.
+    let text = match format {
+        OutputFormat::ToolCall => from_tool.or(m.content),
+        _ => m.content.or(from_tool),
+    };
+    let text = match (text, m.refusal) {
+        (Some(t), _) if !t.trim().is_empty() => t,
+        (_, Some(r)) => return Err(LlmError::Malformed(format!("the model refused: {r}"))),
+        _ => return Err(LlmError::Malformed("empty reply".into())),
+    };
+    Ok(ChatReply {
+        text,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        let j = |m: &str| format!(r#"{{"error":{{"message":"{m}","type":"x"}}}}"#);
+        let f = OutputFormat::JsonSchema;
+        assert!(matches!(classify_status(401, None, &j("bad key"), f), LlmError::Auth(_)));
+        assert_eq!(
+            classify_status(429, Some(Duration::from_secs(3)), "", f),
+            LlmError::RateLimited { retry_after: Some(Duration::from_secs(3)) }
+        );
+        assert!(matches!(classify_status(503, None, "busy", f), LlmError::Server { status: 503, .. }));
+        assert!(matches!(
+            classify_status(400, None, &j("This model's maximum context length is 8192 tokens"), f),
+            LlmError::ContextTooLong(_)
+        ));
+        assert!(matches!(
+            classify_status(400, None, &j("response_format json_schema is not supported"), f),
+            LlmError::Unsupported { .. }
+        ));
+        assert!(matches!(
+            classify_status(400, None, &j("messages must not be empty"), f),
+            LlmError::Rejected { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn reply_text_comes_from_content_or_tool_call() {
+        let content = r#"{"choices":[{"message":{"role":"assistant","content":"{}"}}],"usage":{"prompt_tokens":10,"completion_tokens":2}}"#;
+        let r = read_reply(content, OutputFormat::JsonSchema).unwrap();
+        assert_eq!((r.text.as_str(), r.prompt_tokens, r.completion_tokens), ("{}", 10, 2));
+        let tool = r#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"v","arguments":"{\"a\":1}"}}]}}]}"#;
+        assert_eq!(read_reply(tool, OutputFormat::ToolCall).unwrap().text, r#"{"a":1}"#);
+        assert!(matches!(read_reply("<html>", OutputFormat::JsonSchema), Err(LlmError::Malformed(_))));
+        assert!(matches!(read_reply(r#"{"choices":[]}"#, OutputFormat::JsonSchema), Err(LlmError::Malformed(_))));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let m = OpenAiChat::new("http://x/v1", "m", Some("sk-secret".into()), Duration::from_secs(1)).unwrap();
+        assert!(!format!("{m:?}").contains("sk-secret"));
+    }
+}
