@@ -87,6 +87,16 @@ pub struct JudgeConfig {
     pub latency_floor_ms: f64,
     /// Relative tolerance for other metrics (memory, CPU, open files...): 1.25.
     pub other_ratio_tolerance: f64,
+    /// A canary failing at least this share of requests is never promoted, even
+    /// when stable fails as much: the baseline is broken, so "no worse than
+    /// stable" proves nothing. Flagger halts at 1% absolute; we compare against
+    /// stable instead so a service with a known background error rate (a few
+    /// percent) can still ship, but 5× Flagger's line is an incident.
+    pub unhealthy_error_ratio: f64,
+    /// With fewer canary requests than `min_canary_requests`, an error ratio still
+    /// regresses when at least this many canary requests failed and an exact
+    /// test on the counts is significant: 9 of 38 failing is not "too little data".
+    pub min_failures_thin_traffic: u64,
     /// A canary pod OOMKilled this many times aborts (the new version exceeds its
     /// memory limit under real traffic; one kill is already a failed request burst).
     pub oom_restarts_abort: u32,
@@ -105,6 +115,8 @@ impl Default for JudgeConfig {
             latency_ratio_tolerance: 1.2,
             latency_floor_ms: 25.0,
             other_ratio_tolerance: 1.25,
+            unhealthy_error_ratio: 0.05,
+            min_failures_thin_traffic: 5,
             oom_restarts_abort: 1,
             crash_restarts_abort: 2,
         }

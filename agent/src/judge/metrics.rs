@@ -10,11 +10,17 @@ use crate::verdict::{MetricOutcome, MetricResult};
 
 /// Judge every metric of the bundle; one result and one signal per metric.
 pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Vec<Signal>) {
-    let canary_requests = ev.traffic.and_then(|t| t.canary_requests);
+    let requests = (
+        ev.traffic.and_then(|t| t.canary_requests),
+        ev.traffic.and_then(|t| t.stable_requests),
+    );
     let mut results = Vec::with_capacity(ev.metrics.len());
     let mut signals = Vec::with_capacity(ev.metrics.len());
     for (i, m) in ev.metrics.iter().enumerate() {
-        let (result, signal) = judge_metric(i, m, canary_requests, cfg);
+        let (result, signal) = judge_metric(i, m, requests, cfg);
+        if let Some(extra) = unhealthy_level(i, m, &result, cfg) {
+            signals.push(extra);
+        }
         results.push(result);
         signals.push(signal);
     }
@@ -98,7 +104,7 @@ impl Tolerance {
 fn judge_metric(
     index: usize,
     m: &MetricSeries,
-    canary_requests: Option<u64>,
+    (canary_requests, stable_requests): (Option<u64>, Option<u64>),
     cfg: &JudgeConfig,
 ) -> (MetricResult, Signal) {
     let kind = MetricKind::of(&m.name, m.unit.as_deref());
@@ -151,6 +157,36 @@ fn judge_metric(
     } else {
         None
     };
+    if thin_traffic
+        && !m.canary.is_empty()
+        && !m.stable.is_empty()
+        && let (Some(n_c), Some(n_s)) = (canary_requests, stable_requests)
+        && let Some((p, note)) = thin_traffic_regression(m, kind, tolerance, n_c, n_s, cfg)
+    {
+        result.outcome = MetricOutcome::Regression;
+        result.p_value = Some(p);
+        result.note = note.clone();
+        let severity = if m.critical {
+            Severity::Critical
+        } else {
+            Severity::Regression
+        };
+        let detail = format!(
+            "{} regressed despite thin traffic: {note}",
+            display_name(&m.name, kind, m.critical)
+        );
+        let strength = (100.0 * (1.0 - p)).clamp(60.0, 95.0) as u8;
+        return (
+            result,
+            Signal::new(
+                SignalSource::Metric,
+                severity,
+                detail,
+                evidence_ref,
+                strength,
+            ),
+        );
+    }
     if let Some(note) = no_data_note {
         let detail = format!(
             "{}: no verdict possible, {note}",
@@ -293,6 +329,82 @@ fn judge_metric(
             strength,
         ),
     )
+}
+
+/// Thin traffic hides small effects, not large ones: an error ratio regresses when
+/// enough canary requests failed and an exact test on the (estimated) counts says
+/// the canary fails more than stable, beyond tolerance.
+fn thin_traffic_regression(
+    m: &MetricSeries,
+    kind: MetricKind,
+    tolerance: Tolerance,
+    n_c: u64,
+    n_s: u64,
+    cfg: &JudgeConfig,
+) -> Option<(f64, String)> {
+    if kind != MetricKind::ErrorRatio || m.better != Better::Lower {
+        return None;
+    }
+    // The series are per-interval ratios; their mean times the request count
+    // estimates the failures (exact when intervals carry equal traffic).
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    let (rate_c, rate_s) = (
+        mean(&m.canary).clamp(0.0, 1.0),
+        mean(&m.stable).clamp(0.0, 1.0),
+    );
+    let x_c = (rate_c * n_c as f64).round() as u64;
+    let x_s = (rate_s * n_s as f64).round() as u64;
+    if x_c < cfg.min_failures_thin_traffic {
+        return None;
+    }
+    let p = stats::conditional_binomial_sf(x_c, n_c, x_s, n_s)?;
+    let (obs_c, obs_s) = (x_c as f64 / n_c as f64, x_s as f64 / n_s as f64);
+    if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, m.better) {
+        Some((
+            p,
+            format!(
+                "≈{x_c} of {n_c} canary requests failed ({}) vs ≈{x_s} of {n_s} on stable ({}); exact binomial test p = {}",
+                fmt_value(Some(obs_c), Some("ratio")),
+                fmt_value(Some(obs_s), Some("ratio")),
+                fmt_p(p)
+            ),
+        ))
+    } else {
+        None
+    }
+}
+
+/// An error ratio this high is an incident whatever stable does: never promote.
+fn unhealthy_level(
+    index: usize,
+    m: &MetricSeries,
+    r: &MetricResult,
+    cfg: &JudgeConfig,
+) -> Option<Signal> {
+    let kind = MetricKind::of(&m.name, m.unit.as_deref());
+    if kind != MetricKind::ErrorRatio
+        || m.better != Better::Lower
+        || r.outcome != MetricOutcome::Pass
+    {
+        return None;
+    }
+    let canary = r.canary_median?;
+    if canary < cfg.unhealthy_error_ratio {
+        return None;
+    }
+    Some(Signal::new(
+        SignalSource::Metric,
+        Severity::Concern,
+        format!(
+            "the service is unhealthy: the canary fails {} of requests ({}) and stable {}; no worse than a broken baseline is not safe to promote (limit {})",
+            fmt_value(Some(canary), Some("ratio")),
+            m.name,
+            fmt_value(r.stable_median, Some("ratio")),
+            fmt_value(Some(cfg.unhealthy_error_ratio), Some("ratio")),
+        ),
+        format!("metrics[{index}] {}", m.name),
+        80,
+    ))
 }
 
 /// The later half of the canary series against the whole stable series: the
@@ -476,7 +588,14 @@ mod tests {
             canary_requests: Some(11),
             stable_requests: Some(900),
         });
-        ev.metrics = vec![metric("error_rate", "ratio", true, &[0.5; 10], &STABLE_ERR)];
+        let one_bad_bucket = [0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        ev.metrics = vec![metric(
+            "error_rate",
+            "ratio",
+            true,
+            &one_bad_bucket,
+            &STABLE_ERR,
+        )];
         let (r, s) = judge_metrics(&ev, &JudgeConfig::default());
         assert_eq!(r[0].outcome, MetricOutcome::NoData);
         assert!(s[0].detail.contains("11 requests"), "{}", s[0].detail);
@@ -557,6 +676,64 @@ mod tests {
         assert_eq!(r.outcome, MetricOutcome::Regression);
         assert_eq!(s.severity, Severity::Critical);
         assert!(r.note.contains("worsening during the window"), "{}", r.note);
+    }
+
+    #[test]
+    fn thin_traffic_with_many_failures_still_regresses() {
+        let mut ev = evidence();
+        ev.traffic = Some(crate::evidence::Traffic {
+            canary_requests: Some(38),
+            stable_requests: Some(712),
+        });
+        let canary = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.3333, 0.75, 0.5, 0.25];
+        ev.metrics = vec![metric("error_rate", "ratio", true, &canary, &[0.0; 10])];
+        let (r, s) = judge_metrics(&ev, &JudgeConfig::default());
+        assert_eq!(r[0].outcome, MetricOutcome::Regression, "{:?}", r[0]);
+        assert_eq!(s[0].severity, Severity::Critical);
+        assert!(
+            s[0].detail.contains("of 38 canary requests failed"),
+            "{}",
+            s[0].detail
+        );
+        // One failure in eleven requests is still too little to tell.
+        ev.traffic = Some(crate::evidence::Traffic {
+            canary_requests: Some(11),
+            stable_requests: Some(1100),
+        });
+        ev.metrics = vec![metric(
+            "error_rate",
+            "ratio",
+            true,
+            &[0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0],
+            &[0.0; 10],
+        )];
+        let (r, _) = judge_metrics(&ev, &JudgeConfig::default());
+        assert_eq!(r[0].outcome, MetricOutcome::NoData);
+    }
+
+    #[test]
+    fn a_broken_baseline_is_not_a_reason_to_promote() {
+        let canary = [0.37, 0.15, 0.2, 0.18, 0.27, 0.23, 0.27, 0.25, 0.29, 0.27];
+        let stable = [0.27, 0.25, 0.23, 0.21, 0.24, 0.23, 0.22, 0.23, 0.24, 0.25];
+        let mut ev = evidence();
+        ev.metrics = vec![metric(
+            "grpc_server_error_ratio",
+            "ratio",
+            true,
+            &canary,
+            &stable,
+        )];
+        let (r, s) = judge_metrics(&ev, &JudgeConfig::default());
+        assert_eq!(r[0].outcome, MetricOutcome::Pass);
+        assert!(
+            s.iter()
+                .any(|s| s.severity == Severity::Concern && s.detail.contains("unhealthy"))
+        );
+        // A small shared background error rate (3%) is the service's normal.
+        let canary = [0.03, 0.04, 0.03, 0.02, 0.03, 0.04, 0.03, 0.03, 0.02, 0.03];
+        ev.metrics = vec![metric("error_rate", "ratio", true, &canary, &canary)];
+        let (_, s) = judge_metrics(&ev, &JudgeConfig::default());
+        assert!(s.iter().all(|s| s.severity == Severity::Pass));
     }
 
     #[test]

@@ -192,8 +192,7 @@ fn restart_class(
 /// Warning events on canary objects whose reason no stable object shows.
 fn event_signals(ev: &Evidence) -> Vec<Signal> {
     let mut stable_reasons: Vec<&str> = Vec::new();
-    // (reason) -> (objects, total count, first index, example message)
-    let mut canary: BTreeMap<&str, (Vec<&str>, u64, usize, &KubeEvent)> = BTreeMap::new();
+    let mut canary: BTreeMap<&str, CanaryWarnings> = BTreeMap::new();
     for (i, e) in ev.events.iter().enumerate() {
         if !e.kind.eq_ignore_ascii_case("warning") {
             continue;
@@ -203,21 +202,41 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
             Some(Side::Canary) => {
                 let entry = canary
                     .entry(e.reason.as_str())
-                    .or_insert_with(|| (Vec::new(), 0, i, e));
-                entry.0.push(e.object.as_str());
-                entry.1 += u64::from(e.count.max(1));
+                    .or_insert_with(|| CanaryWarnings {
+                        objects: Vec::new(),
+                        count: 0,
+                        first: i,
+                        example: e,
+                        image: false,
+                    });
+                entry.objects.push(e.object.as_str());
+                entry.count += u64::from(e.count.max(1));
+                // kubelet reports pull failures as several `Failed` events; the
+                // image reason may be in any of them.
+                entry.image |= IMAGE_EVENT_REASONS.iter().any(|r| e.message.contains(r))
+                    || e.message.contains("Failed to pull image");
+                if entry.image
+                    && !IMAGE_EVENT_REASONS
+                        .iter()
+                        .any(|r| entry.example.message.contains(r))
+                {
+                    entry.example = e;
+                }
             }
             None => {}
         }
     }
     let mut out = Vec::new();
-    for (reason, (objects, count, first, example)) in canary {
+    for (reason, w) in canary {
+        let CanaryWarnings {
+            objects,
+            count,
+            first,
+            example,
+            image,
+        } = w;
         let background = stable_reasons.contains(&reason);
-        let image = IMAGE_EVENT_REASONS.contains(&reason)
-            || (reason == "Failed"
-                && IMAGE_EVENT_REASONS
-                    .iter()
-                    .any(|r| example.message.contains(r)));
+        let image = image || IMAGE_EVENT_REASONS.contains(&reason);
         let crash = CRASH_EVENT_REASONS.contains(&reason);
         let severity = if background {
             Severity::Info
@@ -249,6 +268,16 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
         ));
     }
     out
+}
+
+/// Warning events of one reason on canary objects.
+struct CanaryWarnings<'a> {
+    objects: Vec<&'a str>,
+    count: u64,
+    first: usize,
+    example: &'a KubeEvent,
+    /// Any of them says the image cannot be pulled.
+    image: bool,
 }
 
 /// Which version an event's object belongs to: pods and ReplicaSets by the
@@ -402,13 +431,32 @@ mod tests {
     #[test]
     fn image_pull_failures_abort() {
         let mut ev = evidence();
-        ev.events = vec![warning(
-            "Pod/checkout-c4n4ry-a",
-            "Failed",
-            "Failed to pull image \"acme/checkout:1.9\": ErrImagePull: not found",
-            3,
-        )];
-        assert!(severities(&ev).contains(&(SignalSource::Event, Severity::Critical)));
+        // kubelet's shape: the reason is `Failed`, the image error in some message.
+        ev.events = vec![
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Failed",
+                "Error: context deadline exceeded",
+                1,
+            ),
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Failed",
+                "Error: ImagePullBackOff",
+                22,
+            ),
+        ];
+        let signals = pod_signals(&ev, &JudgeConfig::default());
+        let image = signals
+            .iter()
+            .find(|s| s.source == SignalSource::Event)
+            .expect("event signal");
+        assert_eq!(image.severity, Severity::Critical);
+        assert!(
+            image.detail.contains("ImagePullBackOff"),
+            "{}",
+            image.detail
+        );
     }
 
     #[test]

@@ -33,6 +33,41 @@ pub fn normal_cdf(z: f64) -> f64 {
     normal_sf(-z)
 }
 
+/// One-sided exact test that the canary's failure proportion exceeds stable's:
+/// conditional on the total number of failures `x = x_c + x_s`, under H0 the
+/// canary's share is Binomial(x, n_c / (n_c + n_s)); returns P(X ≥ x_c).
+/// (The conditional binomial test for two Poisson/binomial rates, as in
+/// Przyborowski & Wilenski 1940; exact where the normal approximation is poor,
+/// i.e. for the small counts of a thin canary.) `None` for empty samples or
+/// counts larger than their totals.
+pub fn conditional_binomial_sf(x_c: u64, n_c: u64, x_s: u64, n_s: u64) -> Option<f64> {
+    if n_c == 0 || n_s == 0 || x_c > n_c || x_s > n_s {
+        return None;
+    }
+    let x = x_c + x_s;
+    if x_c == 0 {
+        return Some(1.0);
+    }
+    let p = n_c as f64 / (n_c + n_s) as f64;
+    // Sum the upper tail in log space: ln C(x,k) + k ln p + (x-k) ln(1-p).
+    let ln_fact = |n: u64| -> f64 { (2..=n).map(|i| (i as f64).ln()).sum() };
+    let ln_x_fact = ln_fact(x);
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let mut tail = 0.0;
+    let mut ln_k_fact = ln_fact(x_c);
+    let mut ln_rest_fact = ln_fact(x - x_c);
+    for k in x_c..=x {
+        let ln_pmf = ln_x_fact - ln_k_fact - ln_rest_fact + k as f64 * lp + (x - k) as f64 * lq;
+        tail += ln_pmf.exp();
+        // Advance the factorials to k + 1 and x - k - 1.
+        ln_k_fact += ((k + 1) as f64).ln();
+        if x > k {
+            ln_rest_fact -= ((x - k) as f64).ln();
+        }
+    }
+    Some(tail.clamp(0.0, 1.0))
+}
+
 /// Result of a two-sample Mann-Whitney U test, canary against stable.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankTest {
@@ -354,6 +389,21 @@ fn from_order_key(key: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Reference: scipy.stats.binomtest(k, n=x, p=n_c/(n_c+n_s), alternative='greater').pvalue
+    #[test]
+    fn conditional_binomial_matches_scipy_binomtest() {
+        // binomtest(9, 9, 38/750, 'greater') = (38/750)**9
+        let p = conditional_binomial_sf(9, 38, 0, 712).expect("valid");
+        let want = (38.0f64 / 750.0).powi(9);
+        assert!(((p - want) / want).abs() < 1e-9, "{p} vs {want}");
+        // binomtest(3, 10, 0.5, 'greater') = 0.9453125
+        let p = conditional_binomial_sf(3, 100, 7, 100).expect("valid");
+        assert!((p - 0.945_312_5).abs() < 1e-12, "{p}");
+        assert_eq!(conditional_binomial_sf(0, 10, 5, 10), Some(1.0));
+        assert_eq!(conditional_binomial_sf(11, 10, 5, 10), None);
+        assert_eq!(conditional_binomial_sf(1, 0, 5, 10), None);
+    }
 
     use proptest::prelude::*;
 

@@ -1,0 +1,892 @@
+//! From physical container log lines (`kubectl logs` output) to logical records:
+//! level, the message worth mining, and multi-line grouping of stack traces.
+//!
+//! Grouping matters for canary judgement: a Java trace is one event, not forty
+//! `at ...` lines that would each count as a "new template" on the canary. The
+//! message of a trace is its stable head (the log line that announced it, or
+//! the exception/panic line), so one failure maps to one template.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Notice,
+    Warn,
+    Error,
+    Fatal,
+    Unknown,
+}
+
+impl Level {
+    /// Parses a level word in any common spelling; `None` if it is not one.
+    pub fn from_word(word: &str) -> Option<Level> {
+        let w = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
+        Some(match w.len() {
+            1..=8 => match w.to_ascii_lowercase().as_str() {
+                "trace" | "trc" => Level::Trace,
+                "debug" | "dbg" | "verbose" => Level::Debug,
+                "info" | "inf" | "log" | "information" => Level::Info,
+                "notice" => Level::Notice,
+                "warn" | "warning" | "wrn" => Level::Warn,
+                "error" | "err" | "eror" | "severe" => Level::Error,
+                "fatal" | "critical" | "crit" | "panic" | "alert" | "emerg" | "dpanic" => {
+                    Level::Fatal
+                }
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// Pino/bunyan numeric levels.
+    fn from_number(n: f64) -> Level {
+        match n as i64 {
+            i64::MIN..=10 => Level::Trace,
+            11..=20 => Level::Debug,
+            21..=30 => Level::Info,
+            31..=40 => Level::Warn,
+            41..=50 => Level::Error,
+            _ => Level::Fatal,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LogRecord<'a> {
+    pub level: Level,
+    /// The message text to mine (see the module documentation).
+    pub message: Cow<'a, str>,
+    /// Index of the head physical line in the pod's lines.
+    pub line: usize,
+    /// Number of physical lines in the record (head + continuation lines).
+    pub span: usize,
+    /// The first continuation lines that carry meaning (exception line,
+    /// `Caused by`, panic message, first frame), for exemplars; at most
+    /// [`MAX_DETAIL`].
+    pub detail: Vec<&'a str>,
+}
+
+/// Detail lines kept per record: enough to name the failure and where it happened.
+pub const MAX_DETAIL: usize = 4;
+
+/// What kind of multi-line block the current record is in; decides which
+/// following lines still belong to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    None,
+    /// JVM, .NET, Node: indented frames, `Caused by:`, `... N more`.
+    Frames,
+    /// Python traceback, until its final `XxxError: message` line.
+    Python,
+    /// Go panic and goroutine dump.
+    GoPanic,
+    /// Rust panic: message line, `note:`, `stack backtrace:` and frames.
+    RustPanic,
+}
+
+/// Groups the lines of one pod into records. Streaming-friendly in spirit: a
+/// record only ever looks at the lines after its head until the first line
+/// that does not continue it.
+pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
+    let mut out: Vec<LogRecord<'_>> = Vec::new();
+    let mut block = Block::None;
+    let mut replace_message = false;
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.trim_end();
+        if let Some(rec) = out.last_mut()
+            && continues(rec, block, line)
+        {
+            rec.span += 1;
+            block = next_block(block, line);
+            if line.trim().is_empty() {
+                continue;
+            }
+            if replace_message && block == Block::None {
+                // The last line of a Python traceback names the exception:
+                // the stable head of a bare traceback.
+                rec.message = Cow::Borrowed(line.trim());
+                replace_message = false;
+            }
+            if block == Block::Frames && rec.level < Level::Warn && is_exception_line(line) {
+                rec.level = Level::Error;
+            }
+            if rec.detail.len() < MAX_DETAIL && carries_meaning(line, rec.detail.len()) {
+                rec.detail.push(line.trim());
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (level, message) = parse_head(line);
+        let (level, starts) = head_block(line, level);
+        block = starts;
+        replace_message = line.starts_with("Traceback (most recent call last)");
+        out.push(LogRecord {
+            level,
+            message,
+            line: i,
+            span: 1,
+            detail: Vec::new(),
+        });
+    }
+    out
+}
+
+/// The block a head line opens, and its level adjusted for crash heads.
+fn head_block(line: &str, level: Level) -> (Level, Block) {
+    if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
+        return (Level::Fatal, Block::GoPanic);
+    }
+    if line.starts_with("thread '") && line.contains("' panicked at ") {
+        return (Level::Fatal, Block::RustPanic);
+    }
+    if line.starts_with("Traceback (most recent call last)") {
+        return (Level::Error, Block::Python);
+    }
+    if is_exception_line(line) {
+        return (level.max_known(Level::Error), Block::Frames);
+    }
+    (level, Block::None)
+}
+
+impl Level {
+    /// `self` unless it is unknown or milder than `floor`.
+    fn max_known(self, floor: Level) -> Level {
+        if self == Level::Unknown || self < floor {
+            floor
+        } else {
+            self
+        }
+    }
+}
+
+/// Does `line` continue the record `rec` that is in `block`?
+fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let indented = trimmed.len() < line.len();
+    if trimmed.is_empty() {
+        // Blank lines sit inside Go panics and after Spring's "Application run failed".
+        return true;
+    }
+    if is_frame(line) || trimmed.starts_with("Caused by:") || trimmed.starts_with("Suppressed:") {
+        return true;
+    }
+    if trimmed.starts_with("--- End of ") || is_more_frames(trimmed) {
+        return true;
+    }
+    match block {
+        Block::Python => {
+            return indented
+                || trimmed.starts_with("During handling of the above exception")
+                || trimmed.starts_with("The above exception was the direct cause")
+                || trimmed.starts_with("Traceback (most recent call last)")
+                || is_python_exception_line(line);
+        }
+        Block::GoPanic => {
+            return indented
+                || trimmed.starts_with("goroutine ")
+                || trimmed.starts_with("created by ")
+                || trimmed.starts_with("exit status ")
+                || trimmed.starts_with("[signal ")
+                || trimmed.starts_with("panic: ")
+                || is_go_frame_function(trimmed);
+        }
+        Block::RustPanic => {
+            return indented
+                || rec.span == 1
+                || trimmed.starts_with("note: ")
+                || trimmed.starts_with("stack backtrace:");
+        }
+        Block::Frames | Block::None => {}
+    }
+    if indented && rec.span > 0 && block == Block::Frames {
+        return true;
+    }
+    // An exception line right after an error log line, or a traceback the
+    // error line announces (Spring "Application run failed", Django's
+    // "Internal Server Error", pino's error object printed after the JSON).
+    if rec.level >= Level::Warn && rec.level != Level::Unknown {
+        return is_exception_line(line) || line.starts_with("Traceback (most recent call last)");
+    }
+    false
+}
+
+/// `github.com/acme/x.(*T).Method(0xc000aa35d0, {0x1, 0x4})`: a function line of a goroutine dump.
+fn is_go_frame_function(line: &str) -> bool {
+    match line.find('(') {
+        Some(open) => line.ends_with(')') && open > 0 && !line[..open].contains(' '),
+        None => false,
+    }
+}
+
+fn next_block(block: Block, line: &str) -> Block {
+    let trimmed = line.trim_start();
+    match block {
+        Block::Python if !line.starts_with(' ') && is_python_exception_line(line) => Block::None,
+        Block::None if line.starts_with("Traceback (most recent call last)") => Block::Python,
+        Block::None if is_exception_line(line) || is_frame(line) => Block::Frames,
+        Block::None if trimmed.starts_with("Caused by:") => Block::Frames,
+        other => other,
+    }
+}
+
+/// `\tat x.y(Z.java:1)`, `    at fn (file.js:1:2)`, `   at N.M() in f.cs:line 3`.
+fn is_frame(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed.len() < line.len() && trimmed.starts_with("at ")
+}
+
+fn is_more_frames(trimmed: &str) -> bool {
+    trimmed.starts_with("... ") && trimmed.ends_with(" more")
+}
+
+/// `java.lang.IllegalStateException: msg`, `TypeError: msg`, `Error: msg`,
+/// `System.InvalidOperationException: msg`, `org.x.FooException` alone.
+fn is_exception_line(line: &str) -> bool {
+    let head = match line.find(": ") {
+        Some(p) => &line[..p],
+        None => line.trim_end_matches(':'),
+    };
+    if head.is_empty() || head.contains(char::is_whitespace) {
+        return false;
+    }
+    let name = head.rsplit('.').next().unwrap_or(head);
+    let qualified_ok = head
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '$');
+    qualified_ok
+        && name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && (name.ends_with("Exception")
+            || name.ends_with("Error")
+            || name.ends_with("Throwable")
+            || name.ends_with("Fault"))
+}
+
+/// The closing line of a Python traceback: `requests.exceptions.HTTPError: 503 ...`,
+/// `KeyboardInterrupt`, `SystemExit: 1`.
+fn is_python_exception_line(line: &str) -> bool {
+    if line.starts_with(' ') {
+        return false;
+    }
+    let head = line.split(": ").next().unwrap_or(line);
+    !head.is_empty()
+        && head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        && head
+            .rsplit('.')
+            .next()
+            .is_some_and(|n| n.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+}
+
+/// Continuation lines worth showing: anything but plain frames, plus the first frame.
+fn carries_meaning(line: &str, kept: usize) -> bool {
+    let trimmed = line.trim_start();
+    let frameish = is_frame(line)
+        || trimmed.starts_with("File \"")
+        || trimmed.starts_with('/')
+        || is_more_frames(trimmed)
+        || trimmed.starts_with("--- End of ")
+        || (line.starts_with(|c: char| c.is_whitespace()) && kept > 0);
+    !frameish || kept == 1
+}
+
+/// Level and message of a head line, by format: JSON, logfmt, or plain text.
+fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
+    let trimmed = line.trim();
+    if trimmed.starts_with('{')
+        && let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(trimmed)
+    {
+        return parse_json(&obj, trimmed);
+    }
+    if let Some(parsed) = parse_logfmt(trimmed) {
+        return parsed;
+    }
+    parse_plain(trimmed)
+}
+
+const MESSAGE_KEYS: [&str; 7] = ["msg", "message", "log", "event", "@message", "text", "body"];
+const ERROR_KEYS: [&str; 5] = ["error", "err", "exception", "error.message", "exc_info"];
+const LEVEL_KEYS: [&str; 6] = [
+    "level",
+    "lvl",
+    "severity",
+    "log.level",
+    "levelname",
+    "loglevel",
+];
+
+fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, str>) {
+    let level = LEVEL_KEYS
+        .iter()
+        .find_map(|k| obj.get(*k))
+        .map_or(Level::Unknown, |v| match v {
+            Value::Number(n) => n.as_f64().map_or(Level::Unknown, Level::from_number),
+            Value::String(s) => Level::from_word(s).unwrap_or(Level::Unknown),
+            _ => Level::Unknown,
+        });
+    let message = MESSAGE_KEYS
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str));
+    let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
+        Value::String(s) => Some(s.clone()),
+        // pino/bunyan serialise errors as {type, message, stack}.
+        Value::Object(e) => e.get("message").and_then(Value::as_str).map(|m| {
+            match e.get("type").and_then(Value::as_str) {
+                Some(t) => format!("{t}: {m}"),
+                None => m.to_string(),
+            }
+        }),
+        _ => None,
+    });
+    let message = match (message, error) {
+        (Some(m), Some(e)) => Cow::Owned(format!("{m}: {e}")),
+        (Some(m), None) => Cow::Owned(m.to_string()),
+        (None, Some(e)) => Cow::Owned(e),
+        (None, None) => Cow::Borrowed(line),
+    };
+    (level, message)
+}
+
+/// `ts=... level=info msg="..." err="..."`: recognised when it has a `msg=`
+/// or `level=` key.
+fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
+    if !(line.contains("msg=") || line.starts_with("level=") || line.contains(" level=")) {
+        return None;
+    }
+    let (mut level, mut msg, mut err) = (None, None, None);
+    let mut pairs = 0;
+    let mut rest = line;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let Some(eq) = rest.find('=') else { break };
+        let key = &rest[..eq];
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return None;
+        }
+        let after = &rest[eq + 1..];
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted_end(quoted)?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            let end = after.find(' ').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        pairs += 1;
+        match key {
+            "level" | "lvl" | "severity" => level = Level::from_word(value),
+            "msg" | "message" => msg = Some(value),
+            "err" | "error" => err = Some(value),
+            _ => {}
+        }
+        rest = next;
+    }
+    if pairs < 2 {
+        return None;
+    }
+    let level = level.unwrap_or(Level::Unknown);
+    let message = match (msg, err) {
+        (Some(m), Some(e)) => Cow::Owned(format!("{m}: {e}")),
+        (Some(m), None) => Cow::Borrowed(m),
+        (None, Some(e)) => Cow::Borrowed(e),
+        (None, None) => Cow::Borrowed(line),
+    };
+    Some((level, message))
+}
+
+/// Index of the closing quote in `s` (which starts after the opening one).
+fn quoted_end(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Plain text: strips a leading timestamp, pid, level and Spring's
+/// `--- [app] [thread]` decoration; keeps the logger name.
+fn parse_plain(line: &str) -> (Level, Cow<'_, str>) {
+    if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
+        return (Level::Fatal, Cow::Borrowed(line));
+    }
+    if line.starts_with("thread '") && line.contains("' panicked at ") {
+        return (Level::Fatal, Cow::Borrowed(line));
+    }
+    if line.starts_with("Traceback (most recent call last)") || is_exception_line(line) {
+        return (Level::Error, Cow::Borrowed(line));
+    }
+    let mut rest = line;
+    let mut level = None;
+    // glog: `E1105 09:13:35.123456       1 reflector.go:138] message`.
+    if let Some(l) = glog_level(rest)
+        && let Some(close) = rest.find("] ")
+    {
+        return (l, Cow::Borrowed(rest[close + 2..].trim_start()));
+    }
+    let mut spring = false;
+    for _ in 0..12 {
+        let (token, after) = split_token(rest);
+        if token.is_empty() {
+            break;
+        }
+        if level.is_none()
+            && let Some(l) = bracketed_level(token)
+        {
+            level = Some(l);
+            rest = after;
+            continue;
+        }
+        if spring && token.starts_with('[') {
+            break;
+        }
+        if is_time_token(token) || token == "---" {
+            spring |= token == "---";
+            rest = after;
+            continue;
+        }
+        if token.starts_with('[') && token.ends_with(']') && level.is_none() {
+            // `[1]` pid, `[Nest]`, `[main]` thread before the level.
+            rest = after;
+            continue;
+        }
+        if level.is_none()
+            && let Some(l) = Level::from_word(token)
+            && token
+                .trim_end_matches(':')
+                .chars()
+                .all(|c| c.is_ascii_alphabetic())
+            && token.chars().any(|c| c.is_ascii_uppercase())
+        {
+            level = Some(l);
+            rest = after;
+            continue;
+        }
+        let stripped_some = rest.len() < line.len();
+        if (level.is_some() || stripped_some)
+            && (token == "-" || token.chars().all(|c| c.is_ascii_digit()))
+        {
+            // Spring's pid between level and `---`.
+            rest = after;
+            continue;
+        }
+        if spring && token == ":" {
+            rest = after;
+            continue;
+        }
+        break;
+    }
+    if spring {
+        // Thread names are padded inside the brackets (`[           main]`).
+        while let Some(inner) = rest.strip_prefix('[') {
+            match inner.find(']') {
+                Some(close) => rest = inner[close + 1..].trim_start(),
+                None => break,
+            }
+        }
+    }
+    let message = if rest.is_empty() { line } else { rest };
+    (level.unwrap_or(Level::Unknown), Cow::Borrowed(message))
+}
+
+fn split_token(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(p) => (&s[..p], s[p..].trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// `[INFO]`, `[error]`, and envoy's `[ts][1][info][main]` chains.
+fn bracketed_level(token: &str) -> Option<Level> {
+    if !token.contains('[') {
+        return None;
+    }
+    token
+        .split(['[', ']'])
+        .filter(|p| !p.is_empty())
+        .find_map(|p| {
+            if p.chars().all(|c| c.is_ascii_alphabetic()) {
+                Level::from_word(p)
+            } else {
+                None
+            }
+        })
+        .filter(|_| token.ends_with(']'))
+}
+
+fn glog_level(line: &str) -> Option<Level> {
+    let b = line.as_bytes();
+    if b.len() < 6 || !b[1..5].iter().all(u8::is_ascii_digit) || b[5] != b' ' {
+        return None;
+    }
+    match b[0] {
+        b'I' => Some(Level::Info),
+        b'W' => Some(Level::Warn),
+        b'E' => Some(Level::Error),
+        b'F' => Some(Level::Fatal),
+        _ => None,
+    }
+}
+
+/// Dates, times, zones and their bracketed forms: `2026-11-05T09:13:35.535Z`,
+/// `[2026-11-06`, `11:38:07`, `+0000]`, `16:00:02,476]`, `11/18/2026,`, `AM`.
+fn is_time_token(token: &str) -> bool {
+    let t = token.trim_matches(|c| matches!(c, '[' | ']' | ','));
+    if t == "AM" || t == "PM" {
+        return true;
+    }
+    t.len() >= 4
+        && t.bytes().filter(u8::is_ascii_digit).count() * 2 >= t.len()
+        && t.bytes().all(|c| {
+            c.is_ascii_digit() || matches!(c, b'-' | b':' | b'/' | b'.' | b',' | b'T' | b'Z' | b'+')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &[&str]) -> Vec<String> {
+        s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn json_pino_numeric_level_and_msg() {
+        let l = lines(&[
+            r#"{"level":30,"time":1793783246198,"pid":1,"hostname":"catalog-9nhznxclfz-nw72r","msg":"connected to postgres"}"#,
+            r#"{"level":50,"time":1,"err":{"type":"TypeError","message":"Cannot read properties of undefined"},"msg":"request failed"}"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].level, &*r[0].message),
+            (Level::Info, "connected to postgres")
+        );
+        assert_eq!(r[1].level, Level::Error);
+        assert_eq!(
+            r[1].message,
+            "request failed: TypeError: Cannot read properties of undefined"
+        );
+    }
+
+    #[test]
+    fn json_zap_string_level_with_error_field() {
+        let l = lines(&[
+            r#"{"level":"error","ts":1794590704.995434,"caller":"promo/cache.go:142","msg":"failed to refresh promotions cache","attempt":1,"error":"context deadline exceeded"}"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(
+            r[0].message,
+            "failed to refresh promotions cache: context deadline exceeded"
+        );
+    }
+
+    #[test]
+    fn logfmt_level_msg_and_err() {
+        let l = lines(&[
+            "ts=2026-11-12T19:00:00.005Z level=info msg=nobid req=3ff84a7e slot=search_top took=3.3ms",
+            r#"ts=2026-11-12T19:00:01Z level=error msg="redis pool exhausted" err="dial tcp 10.0.0.1:6379: i/o timeout""#,
+        ]);
+        let r = records(&l);
+        assert_eq!((r[0].level, &*r[0].message), (Level::Info, "nobid"));
+        assert_eq!(r[1].level, Level::Error);
+        assert_eq!(
+            r[1].message,
+            "redis pool exhausted: dial tcp 10.0.0.1:6379: i/o timeout"
+        );
+    }
+
+    #[test]
+    fn plain_text_prefixes_are_stripped() {
+        let cases = [
+            (
+                "2026-11-05T09:15:00.528Z  INFO 1 --- [payments-api] [nio-8080-exec-7] c.acme.payments.service.PaymentService   : Payment pay_wgu6 authorized",
+                Level::Info,
+                "c.acme.payments.service.PaymentService   : Payment pay_wgu6 authorized",
+            ),
+            (
+                "2026-11-08 13:00:12.329  WARN 1 --- [io-8080-exec-18] com.acme.payments.ledger.LedgerClient    : Ledger call slow",
+                Level::Warn,
+                "com.acme.payments.ledger.LedgerClient    : Ledger call slow",
+            ),
+            (
+                "[2026-11-06 11:38:07 +0000] [1] [INFO] Starting gunicorn 22.0.0",
+                Level::Info,
+                "Starting gunicorn 22.0.0",
+            ),
+            (
+                "2026-11-06 11:39:55,008 WARNING [reports.export] DataFrame memory usage high",
+                Level::Warn,
+                "[reports.export] DataFrame memory usage high",
+            ),
+            (
+                "[2026-11-07 16:00:02,476] ERROR django.request: Internal Server Error: /api/v1/orders/",
+                Level::Error,
+                "django.request: Internal Server Error: /api/v1/orders/",
+            ),
+            (
+                "2026-11-15T09:58:06.004000Z  INFO quote_api: starting quote-api version=0.19.0",
+                Level::Info,
+                "quote_api: starting quote-api version=0.19.0",
+            ),
+            (
+                "[2026-11-17 11:58:27.015][1][info][main] [source/server/server.cc:426] initializing epoch 0",
+                Level::Info,
+                "[source/server/server.cc:426] initializing epoch 0",
+            ),
+            (
+                "2026/11/03 14:18:49 [error] 29#29: *1 connect() failed (111: Connection refused)",
+                Level::Error,
+                "29#29: *1 connect() failed (111: Connection refused)",
+            ),
+            (
+                "E1105 09:13:35.123456       1 reflector.go:138] watch failed",
+                Level::Error,
+                "watch failed",
+            ),
+            (
+                "2026/11/03 14:18:49 Started server on :8080",
+                Level::Unknown,
+                "Started server on :8080",
+            ),
+            (
+                "[Nest] 1  - 11/18/2026, 9:58:23 AM     LOG [NestFactory] Starting Nest application...",
+                Level::Info,
+                "[NestFactory] Starting Nest application...",
+            ),
+        ];
+        for (line, level, message) in cases {
+            let l = lines(&[line]);
+            let r = records(&l);
+            assert_eq!(r.len(), 1, "{line}");
+            assert_eq!((r[0].level, &*r[0].message), (level, message), "{line}");
+        }
+    }
+
+    #[test]
+    fn spring_error_with_java_trace_is_one_record() {
+        let l = lines(&[
+            "2026-11-05T09:13:42.001Z ERROR 1 --- [payments-api] [           main] o.s.boot.SpringApplication               : Application run failed",
+            "",
+            "org.springframework.beans.factory.UnsatisfiedDependencyException: Error creating bean with name 'paymentController'",
+            "\tat org.springframework.beans.factory.support.ConstructorResolver.createArgumentArray(ConstructorResolver.java:795)",
+            "\tat org.springframework.beans.factory.support.ConstructorResolver.autowireConstructor(ConstructorResolver.java:237)",
+            "Caused by: java.lang.IllegalArgumentException: Could not resolve placeholder 'PAYMENTS_KEY'",
+            "\tat org.springframework.core.env.AbstractPropertyResolver.resolveRequiredPlaceholders(AbstractPropertyResolver.java:239)",
+            "\t... 52 common frames omitted",
+            "\t... 12 more",
+            "2026-11-05T09:13:43.001Z  INFO 1 --- [payments-api] [           main] o.s.boot.Other               : next",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(
+            r[0].message,
+            "o.s.boot.SpringApplication               : Application run failed"
+        );
+        assert_eq!(r[0].span, 9);
+        assert!(
+            r[0].detail[0]
+                .starts_with("org.springframework.beans.factory.UnsatisfiedDependencyException")
+        );
+        assert!(
+            r[0].detail
+                .iter()
+                .any(|d| d.starts_with("Caused by: java.lang.IllegalArgumentException"))
+        );
+        assert_eq!(r[1].line, 9);
+    }
+
+    #[test]
+    fn python_traceback_after_django_error_line() {
+        let l = lines(&[
+            "[2026-11-07 16:04:22,777] ERROR django.request: Internal Server Error: /api/v1/orders/",
+            "Traceback (most recent call last):",
+            r#"  File "/usr/local/lib/python3.12/site-packages/django/core/handlers/exception.py", line 55, in inner"#,
+            "    response = get_response(request)",
+            r#"  File "/app/orders/clients/inventory.py", line 48, in reserve"#,
+            "    resp.raise_for_status()",
+            "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: http://inventory/v1/reservations",
+            r#"10.42.1.13 - - [07/Nov/2026:16:04:22 +0000] "POST /api/v1/orders/ HTTP/1.1" 500 145 "-" "python-requests/2.32.3" 0.026"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].span, 7);
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(
+            r[0].message,
+            "django.request: Internal Server Error: /api/v1/orders/"
+        );
+        assert!(
+            r[0].detail
+                .iter()
+                .any(|d| d.starts_with("requests.exceptions.HTTPError: 503"))
+        );
+    }
+
+    #[test]
+    fn bare_python_traceback_takes_the_exception_as_message() {
+        let l = lines(&[
+            "Traceback (most recent call last):",
+            r#"  File "/app/worker.py", line 12, in <module>"#,
+            "    main()",
+            "KeyError: 'user_id'",
+            "2026-11-06 11:40:04,231 INFO [reports.export] next",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].level, &*r[0].message, r[0].span),
+            (Level::Error, "KeyError: 'user_id'", 4)
+        );
+    }
+
+    #[test]
+    fn go_panic_with_goroutine_dump() {
+        let l = lines(&[
+            r#"{"level":"info","ts":1793810595.427,"caller":"httpapi/server.go:58","msg":"http server listening","addr":":8080"}"#,
+            "panic: runtime error: index out of range [4] with length 4",
+            "",
+            "goroutine 235 [running]:",
+            "github.com/acme/inventory/internal/reservation.(*Allocator).pickBin(0xc000aa35d0, {0xc00050cd08, 0x4, 0x5}, 0x8)",
+            "\t/src/internal/reservation/allocator.go:142 +0x471",
+            "created by github.com/acme/inventory/internal/reservation.Start in goroutine 1",
+            "\t/src/internal/reservation/worker.go:46 +0x266",
+            "exit status 2",
+            r#"{"level":"info","ts":1793810704.425731,"caller":"inventory/main.go:71","msg":"starting inventory"}"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 3, "{r:#?}");
+        assert_eq!(r[1].level, Level::Fatal);
+        assert_eq!(
+            r[1].message,
+            "panic: runtime error: index out of range [4] with length 4"
+        );
+        assert_eq!((r[1].line, r[1].span), (1, 8));
+        assert_eq!(r[2].message, "starting inventory");
+    }
+
+    #[test]
+    fn rust_panic_with_backtrace() {
+        let l = lines(&[
+            "2026-11-15T10:00:00.623942Z  INFO quote_api: serving",
+            "thread 'tokio-runtime-worker' panicked at src/handlers.rs:88:14:",
+            "called `Option::unwrap()` on a `None` value",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+            "stack backtrace:",
+            "   0: rust_begin_unwind",
+            "             at /rustc/abc/library/std/src/panicking.rs:652:5",
+            "2026-11-15T10:00:01.000000Z  INFO quote_api: serving",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[1].level, r[1].span), (Level::Fatal, 6));
+        assert_eq!(
+            r[1].detail[0],
+            "called `Option::unwrap()` on a `None` value"
+        );
+    }
+
+    #[test]
+    fn node_error_stacks_alone_and_after_pino_error() {
+        let l = lines(&[
+            "Error: upstream timeout calling inventory-api after 2000ms (GET http://inventory/v1/stock/batch)",
+            "    at Timeout._onTimeout (/app/src/clients/inventory.js:57:18)",
+            "    at listOnTimeout (node:internal/timers:594:17)",
+            r#"{"level":50,"time":1794306601631,"pid":1,"msg":"checkout failed"}"#,
+            "TypeError: Cannot read properties of undefined (reading 'postalCode')",
+            "    at validateAddress (/app/dist/checkout/address.js:41:38)",
+            "    at async /app/dist/routes/checkout.js:27:21",
+            r#"::ffff:10.42.24.183 - - [21/Nov/2026:02:16:28 +0000] "GET /api/wishlist/a5ab HTTP/1.1" 200 867 "-" "okhttp/4.12.0""#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].level, r[0].span), (Level::Error, 3));
+        assert!(r[0].message.starts_with("Error: upstream timeout"));
+        assert_eq!((r[1].message.as_ref(), r[1].span), ("checkout failed", 4));
+        assert_eq!(
+            r[1].detail[0],
+            "TypeError: Cannot read properties of undefined (reading 'postalCode')"
+        );
+    }
+
+    #[test]
+    fn dotnet_exception_with_inner_trace() {
+        let l = lines(&[
+            "fail: Microsoft.AspNetCore.Server.Kestrel[13]",
+            "System.InvalidOperationException: Sequence contains no elements",
+            "   at System.Linq.ThrowHelper.ThrowNoElementsException()",
+            "   at Shop.Api.Controllers.CartController.Get(Int32 id) in /src/Controllers/CartController.cs:line 42",
+            "--- End of inner exception stack trace ---",
+            "   at Shop.Api.Program.Main(String[] args)",
+            "info: Microsoft.Hosting.Lifetime[0]",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r[1].level, Level::Error);
+        assert_eq!(
+            r[1].message,
+            "System.InvalidOperationException: Sequence contains no elements"
+        );
+        assert_eq!(r[1].span, 5);
+    }
+
+    #[test]
+    fn records_cover_all_real_scenario_lines() -> crate::Result<()> {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/scenarios/public");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            println!("skipping: {} not found", dir.display());
+            return Ok(());
+        };
+        let mut checked = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|source| crate::Error::Io {
+                what: path.display().to_string(),
+                source,
+            })?;
+            let doc: Value = serde_json::from_str(&text)?;
+            for side in ["canary", "stable"] {
+                let pods = doc["logs"][side].as_array().cloned().unwrap_or_default();
+                for pod in pods {
+                    let lines: Vec<String> = pod["lines"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|l| l.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let recs = records(&lines);
+                    // Records tile the non-blank lines: in order, no overlap.
+                    let mut next = 0;
+                    for r in &recs {
+                        assert!(r.line >= next && r.span >= 1, "{}", path.display());
+                        next = r.line + r.span;
+                    }
+                    assert!(next <= lines.len());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0);
+        Ok(())
+    }
+}
