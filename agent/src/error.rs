@@ -31,6 +31,11 @@ pub enum Error {
 
     #[error("tokenizer unavailable: {0}")]
     Tokenizer(String),
+
+    /// A model call that failed where the caller needed it to succeed (most
+    /// callers turn model failures into "unavailable" advice instead).
+    #[error("LLM: {0}")]
+    Llm(#[from] crate::llm::LlmError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -60,7 +65,7 @@ impl Error {
         match self {
             Error::InvalidEvidence { .. } | Error::Usage(_) | Error::Config(_) => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Encode(_) | Error::Tokenizer(_) => 1,
+            Error::Io { .. } | Error::Encode(_) | Error::Tokenizer(_) | Error::Llm(_) => 1,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod evidence;
 pub mod judge;
+pub mod llm;
 pub mod logs;
 pub mod redact;
 pub mod verdict;

@@ -12,6 +12,7 @@
 //!   [`crate::judge::Advice`].
 
 pub mod config;
+pub mod hybrid;
 pub mod judge;
 pub mod local;
 pub mod openai;
@@ -24,7 +25,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use config::{LlmConfig, LlmSelection, StructuredOutput};
-pub use judge::LlmJudge;
+pub use hybrid::HybridJudge;
+pub use judge::{BaselineResult, LlmJudge, LogDigest};
 pub use reply::LlmReply;
 
 /// A boxed future, so `ChatModel` stays object-safe and the CLI can choose the

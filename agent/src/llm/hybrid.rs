@@ -1,0 +1,238 @@
+//! One judge for the CLI: statistics and logs always, plus the model when one
+//! is selected. The tokio runtime and the local server exist only when a model
+//! does, so `--llm off` stays as fast as before.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::judge::{BaselineResult, LogDigest};
+use super::local::{LOCAL_MODEL_NAME, LocalServer};
+use super::openai::OpenAiChat;
+use super::scripted::ScriptedModel;
+use super::{ChatModel, LlmConfig, LlmJudge, LlmSelection};
+use crate::error::{Error, Result};
+use crate::evidence::Evidence;
+use crate::judge::{Assessment, Judge};
+use crate::logs::miner::{MinerConfig, TemplateMiner};
+use crate::logs::record::{Level, records};
+use crate::verdict::Verdict;
+
+#[derive(Debug)]
+pub struct HybridJudge {
+    judge: Judge,
+    llm: Option<LlmSession>,
+    /// Why no model is consulted, when none is.
+    off_reason: String,
+}
+
+#[derive(Debug)]
+struct LlmSession {
+    rt: tokio::runtime::Runtime,
+    llm: LlmJudge,
+    // Declared after `llm` so the server outlives every client of it.
+    _server: Option<LocalServer>,
+}
+
+impl HybridJudge {
+    /// Statistics, pods, events and logs alone.
+    pub fn statistics_only(judge: Judge, why: impl Into<String>) -> Self {
+        HybridJudge {
+            judge,
+            llm: None,
+            off_reason: why.into(),
+        }
+    }
+
+    /// With an injected model (tests pass fakes here).
+    pub fn with_model(judge: Judge, model: Arc<dyn ChatModel>, cfg: LlmConfig) -> Result<Self> {
+        Self::build(judge, model, cfg, None)
+    }
+
+    fn build(
+        judge: Judge,
+        model: Arc<dyn ChatModel>,
+        cfg: LlmConfig,
+        server: Option<LocalServer>,
+    ) -> Result<Self> {
+        // One thread: verdicts are judged one after another, and the machine's
+        // cores belong to the model server.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io {
+                what: "cannot start the async runtime".into(),
+                source: e,
+            })?;
+        Ok(HybridJudge {
+            judge,
+            llm: Some(LlmSession {
+                rt,
+                llm: LlmJudge::new(model, cfg)?,
+                _server: server,
+            }),
+            off_reason: String::new(),
+        })
+    }
+
+    /// Build what the user selected. `venv` is where the local model lives, if found.
+    pub fn from_selection(
+        judge: Judge,
+        sel: &LlmSelection,
+        cfg: LlmConfig,
+        venv: Option<&std::path::Path>,
+    ) -> Result<Self> {
+        match sel {
+            LlmSelection::Off { why } => Ok(Self::statistics_only(judge, why.clone())),
+            LlmSelection::Scripted(v) => {
+                Self::build(judge, Arc::new(ScriptedModel::always(*v)?), cfg, None)
+            }
+            LlmSelection::Endpoint {
+                url,
+                model,
+                api_key,
+            } => {
+                let chat = OpenAiChat::new(url, model, api_key.clone(), cfg.timeout())?;
+                Self::build(judge, Arc::new(chat), cfg, None)
+            }
+            LlmSelection::Local => {
+                let Some(venv) = venv else {
+                    return Err(Error::Config(
+                        "the local model is not installed: run scripts/setup.sh (creates .venv) or set ROLLWISE_VENV".into(),
+                    ));
+                };
+                let server = LocalServer::start(venv)?;
+                let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
+                Self::build(judge, Arc::new(chat), cfg, Some(server))
+            }
+        }
+    }
+
+    pub fn judge(&self) -> &Judge {
+        &self.judge
+    }
+
+    pub fn model_name(&self) -> Option<&str> {
+        self.llm.as_ref().map(|s| s.llm.model_name())
+    }
+
+    /// How verdicts are reached, in words, for output headers and reports.
+    pub fn describe(&self) -> String {
+        match &self.llm {
+            Some(s) => format!(
+                "hybrid: statistics and logs decide, model `{}` advises (it can only add caution)",
+                s.llm.model_name()
+            ),
+            None => format!(
+                "statistics and logs alone, no model consulted ({})",
+                self.off_reason
+            ),
+        }
+    }
+
+    /// Judge one bundle.
+    pub fn analyze(&self, ev: &Evidence) -> Verdict {
+        let a = self.judge.assess(ev);
+        let advice = self.llm.as_ref().map(|s| {
+            let digest = log_digest(ev, &a, s.llm.config().digest_tokens);
+            s.rt.block_on(s.llm.advise(ev, &a, &digest))
+        });
+        self.judge.decide(ev, a, advice)
+    }
+
+    /// The seed plugin's approach on the same bundle (`None` without a model).
+    pub fn seed_baseline(&self, ev: &Evidence) -> Option<BaselineResult> {
+        let s = self.llm.as_ref()?;
+        let a = self.judge.assess(ev);
+        Some(s.rt.block_on(s.llm.seed_baseline(ev, &a)))
+    }
+}
+
+/// Characters per token for budgeting the digest (English log text with cl100k
+/// averages about 4; 3.5 errs towards fewer lines).
+const CHARS_PER_TOKEN: f64 = 3.5;
+const TOP_TEMPLATES: usize = 40;
+
+/// The log digest the model reads.
+///
+/// Interim: a canary-vs-stable template table built with the template miner,
+/// until `logs::digest::build_digest` (token-budgeted, with the template diff)
+/// lands; the prompt and the LLM judge already take a [`LogDigest`] and need no
+/// change then. Raw lines never reach the prompt: only mined templates (variable
+/// parts masked) with counts per side.
+pub fn log_digest(ev: &Evidence, _a: &Assessment, budget_tokens: usize) -> LogDigest {
+    let mut miner = TemplateMiner::new(MinerConfig::default());
+    // template id -> (canary count, stable count, worst level)
+    let mut counts: HashMap<u32, (u32, u32, Level)> = HashMap::new();
+    for (side, pods) in [(0, &ev.logs.canary), (1, &ev.logs.stable)] {
+        for p in pods {
+            for r in records(&p.lines) {
+                let id = miner.add(&r.message);
+                let e = counts.entry(id.0).or_insert((0, 0, Level::Trace));
+                if side == 0 {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+                if level_rank(r.level) > level_rank(e.2) {
+                    e.2 = r.level;
+                }
+            }
+        }
+    }
+    if counts.is_empty() {
+        return LogDigest::default();
+    }
+    let mut rows: Vec<(u32, u32, u32, Level)> =
+        counts.into_iter().map(|(id, (c, s, l))| (id, c, s, l)).collect();
+    // New on the canary first, then errors, then by how much more the canary logs.
+    rows.sort_by(|a, b| {
+        let novel = |r: &(u32, u32, u32, Level)| r.1 > 0 && r.2 == 0;
+        novel(b)
+            .cmp(&novel(a))
+            .then(level_rank(b.3).cmp(&level_rank(a.3)))
+            .then((i64::from(b.1) - i64::from(b.2)).cmp(&(i64::from(a.1) - i64::from(a.2))))
+            .then(a.0.cmp(&b.0))
+    });
+    let budget_chars = (budget_tokens as f64 * CHARS_PER_TOKEN) as usize;
+    let mut text = String::from("canary | stable | level | template\n");
+    let mut truncated = false;
+    for (shown, (id, c, s, level)) in rows.iter().enumerate() {
+        let template = miner.template(crate::logs::miner::TemplateId(*id));
+        let template: String = template.chars().take(200).collect();
+        let line = format!("{c} | {s} | {} | {template}\n", level_word(*level));
+        if shown >= TOP_TEMPLATES || text.len() + line.len() > budget_chars {
+            truncated = true;
+            break;
+        }
+        text.push_str(&line);
+    }
+    let tokens = (text.len() as f64 / CHARS_PER_TOKEN).ceil() as usize;
+    LogDigest {
+        text,
+        tokens,
+        truncated,
+    }
+}
+
+fn level_rank(l: Level) -> u8 {
+    match l {
+        Level::Trace | Level::Debug | Level::Unknown => 0,
+        Level::Info | Level::Notice => 1,
+        Level::Warn => 2,
+        Level::Error => 3,
+        Level::Fatal => 4,
+    }
+}
+
+fn level_word(l: Level) -> &'static str {
+    match l {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Notice => "notice",
+        Level::Warn => "warn",
+        Level::Error => "error",
+        Level::Fatal => "fatal",
+        Level::Unknown => "-",
+    }
+}
