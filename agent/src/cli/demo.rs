@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::error::{Error, Result};
 use crate::evidence::{EvidenceSource, parse_bytes};
-use crate::judge::Judge;
+use crate::llm::HybridJudge;
 
 use super::render_verdict;
 
@@ -30,24 +30,34 @@ const EXAMPLES: &[(&str, &[u8])] = &[
     ),
 ];
 
-pub fn run(judge: &Judge, json: bool) -> Result<ExitCode> {
+pub fn run(judge: &HybridJudge, json: bool) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let w = |e: std::io::Error| Error::Io {
         what: "cannot write to stdout".into(),
         source: e,
     };
     if !json {
+        let how = match judge.model_name() {
+            Some(model) => format!(
+                "on statistics, pods, events and logs, with {model} as adviser\n\
+                 (the model reads a redacted log digest and can only add caution, never promote on its own)"
+            ),
+            None => format!(
+                "on statistics, pods, events and logs ALONE: no model is used\n\
+                 ({}; rollwise never needs a model to decide)",
+                judge.describe()
+            ),
+        };
         writeln!(
             out,
-            "rollwise demo: judging {} bundled canary scenarios on statistics, pods, events and logs\n\
-             (no cluster, no model: rollwise never needs one to decide).\n",
+            "rollwise demo: judging {} bundled canary scenarios {how}.\n",
             EXAMPLES.len()
         )
         .map_err(w)?;
     }
     for (name, bytes) in EXAMPLES {
         let ev = parse_bytes(bytes, &EvidenceSource::Named(format!("embedded {name}")))?;
-        let verdict = judge.judge(&ev);
+        let verdict = judge.analyze(&ev);
         if json {
             serde_json::to_writer(&mut out, &verdict)?;
             writeln!(out).map_err(w)?;

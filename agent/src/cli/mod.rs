@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::eval::{self, EvalGates};
 use crate::evidence::{self, DEFAULT_MAX_BYTES};
 use crate::judge::{Judge, JudgeConfig};
+use crate::llm::config::{LlmSwitch, SelectionInputs, select};
+use crate::llm::{HybridJudge, LlmConfig, LlmSelection};
 
 pub use render::render_verdict;
 
@@ -52,6 +54,28 @@ struct AnalyzeArgs {
     json: bool,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+/// How the model is chosen. The API key is read from ROLLWISE_LLM_API_KEY (or
+/// OPENAI_API_KEY), never from a flag, so it stays out of shell history.
+#[derive(Debug, Args, Clone)]
+struct LlmArgs {
+    /// auto (a model when --llm-url/ROLLWISE_LLM_URL is set), off, on (require
+    /// one), local (the bundled SmolLM2 from .venv), or scripted:promote|abort|inconclusive
+    /// (a fake model answering the same to everything, for tests and evals).
+    #[arg(long, value_name = "MODE", default_value = "auto", env = "ROLLWISE_LLM")]
+    llm: LlmSwitch,
+    /// OpenAI-compatible base URL, including /v1.
+    #[arg(long, value_name = "URL", env = "ROLLWISE_LLM_URL")]
+    llm_url: Option<String>,
+    /// Model name sent to the endpoint.
+    #[arg(long, value_name = "NAME", env = "ROLLWISE_LLM_MODEL")]
+    llm_model: Option<String>,
+    /// Configuration file (TOML; its [llm] table sets timeout, max tokens, temperature...).
+    #[arg(long, value_name = "FILE", env = "ROLLWISE_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,8 +105,19 @@ struct EvalArgs {
     /// Fail (exit 1) when accuracy is below this.
     #[arg(long, value_name = "RATE")]
     min_accuracy: Option<f64>,
+    /// Also run a baseline on every scenario with the same model and report both
+    /// side by side (seed-plugin: the whole log of the first canary pod in the prompt).
+    #[arg(long, value_name = "BASELINE")]
+    baseline: Option<Baseline>,
     #[command(flatten)]
     limits: Limits,
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Baseline {
+    SeedPlugin,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +125,8 @@ struct DemoArgs {
     /// Print the demo's verdicts as JSON lines instead of the human view.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    llm: LlmArgs,
 }
 
 /// Parse arguments, run, and map errors to exit codes: 0 success, 1 failure or a
@@ -143,15 +180,89 @@ fn init_tracing(level: &str) {
 fn run(cli: Cli) -> Result<ExitCode> {
     let judge = Judge::new(JudgeConfig::default());
     match cli.command {
-        Command::Analyze(args) => analyze(&judge, &args),
-        Command::Eval(args) => run_eval(&judge, &args),
-        Command::Demo(args) => demo::run(&judge, args.json),
+        Command::Analyze(args) => {
+            let hybrid = build_judge(judge, &args.llm, false)?;
+            analyze(&hybrid, &args)
+        }
+        Command::Eval(args) => {
+            let hybrid = build_judge(judge, &args.llm, false)?;
+            if args.baseline.is_some() && hybrid.model_name().is_none() {
+                return Err(Error::Usage(
+                    "--baseline needs a model: pass --llm-url/--llm-model, --llm local or --llm scripted:VERDICT".into(),
+                ));
+            }
+            run_eval(&hybrid, &args)
+        }
+        Command::Demo(args) => {
+            let hybrid = build_judge(judge, &args.llm, true)?;
+            demo::run(&hybrid, args.json)
+        }
     }
 }
 
-fn analyze(judge: &Judge, args: &AnalyzeArgs) -> Result<ExitCode> {
+/// The `[llm]` table of the configuration file; other tables belong to other
+/// parts of rollwise and are ignored here.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    llm: LlmConfig,
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<LlmConfig> {
+    let Some(path) = path else {
+        return Ok(LlmConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        what: format!("cannot read configuration {}", path.display()),
+        source: e,
+    })?;
+    let file: ConfigFile = toml::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    file.llm.validate()?;
+    Ok(file.llm)
+}
+
+/// Flags, environment and configuration file → the judge to use. The demo
+/// prefers the bundled local model when no endpoint is configured, and falls
+/// back to statistics and logs (saying so) when it cannot start.
+fn build_judge(judge: Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> {
+    let cfg = load_config(args.config.as_deref())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let inputs = SelectionInputs {
+        flag_url: args.llm_url.clone(),
+        flag_model: args.llm_model.clone(),
+        env_url: None,
+        env_model: None,
+        env_key: env("ROLLWISE_LLM_API_KEY"),
+        env_openai_key: env("OPENAI_API_KEY"),
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let venv = crate::llm::local::find_venv(env("ROLLWISE_VENV").as_deref(), &cwd);
+    let mut selection = select(args.llm, &inputs, &cfg)?;
+    if demo && args.llm == LlmSwitch::Auto && matches!(selection, LlmSelection::Off { .. }) {
+        selection = match &venv {
+            Some(_) => LlmSelection::Local,
+            None => LlmSelection::Off {
+                why: "no model configured and the local SmolLM2 is not installed (scripts/setup.sh installs it)".into(),
+            },
+        };
+    }
+    match HybridJudge::from_selection(judge.clone(), &selection, cfg, venv.as_deref()) {
+        Err(e) if demo && selection == LlmSelection::Local => Ok(HybridJudge::statistics_only(
+            judge,
+            format!("the local model could not start: {e}"),
+        )),
+        other => other,
+    }
+}
+
+fn analyze(hybrid: &HybridJudge, args: &AnalyzeArgs) -> Result<ExitCode> {
     let ev = evidence::load_file(&args.evidence, args.limits.max_evidence_bytes)?;
-    let verdict = judge.judge(&ev);
+    if !args.json {
+        // stderr: stdout carries only the verdict.
+        let _ = writeln!(std::io::stderr(), "rollwise: {}", hybrid.describe());
+    }
+    let verdict = hybrid.analyze(&ev);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &verdict)?;
@@ -162,7 +273,7 @@ fn analyze(judge: &Judge, args: &AnalyzeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_eval(judge: &Judge, args: &EvalArgs) -> Result<ExitCode> {
+fn run_eval(hybrid: &HybridJudge, args: &EvalArgs) -> Result<ExitCode> {
     for (flag, v) in [
         ("--max-false-promote", args.max_false_promote),
         ("--max-false-abort", args.max_false_abort),
@@ -176,7 +287,13 @@ fn run_eval(judge: &Judge, args: &EvalArgs) -> Result<ExitCode> {
             )));
         }
     }
-    let report = eval::run_dir(judge, &args.scenarios, args.limits.max_evidence_bytes)?;
+    let _ = writeln!(std::io::stderr(), "rollwise eval: {}", hybrid.describe());
+    let report = eval::run_dir(
+        hybrid,
+        &args.scenarios,
+        args.limits.max_evidence_bytes,
+        args.baseline.is_some(),
+    )?;
     let markdown = eval::render_markdown(&report);
     match &args.report {
         Some(path) => std::fs::write(path, &markdown).map_err(|e| Error::Io {

@@ -126,7 +126,10 @@ pub fn render_verdict(v: &Verdict) -> String {
         );
     }
     let mode = match v.mode {
-        JudgeMode::StatisticsAndLogs => "statistics and logs (no model)".to_owned(),
+        JudgeMode::StatisticsAndLogs => match &v.model {
+            None => "statistics and logs alone (no model consulted)".to_owned(),
+            Some(m) => format!("statistics and logs alone (model {m} was unavailable)"),
+        },
         JudgeMode::Hybrid => format!(
             "hybrid with {} ({} prompt + {} completion tokens)",
             v.model.as_deref().unwrap_or("a model"),

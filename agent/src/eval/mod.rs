@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::evidence::{self, Decision, Evidence};
-use crate::judge::Judge;
-use crate::verdict::Verdict;
+use crate::llm::{BaselineResult, HybridJudge};
+use crate::verdict::{JudgeMode, Verdict};
 
 pub use report::render_markdown;
 
@@ -35,6 +35,13 @@ pub struct ScenarioResult {
     pub summary: String,
     /// Planted secrets found in the verdict (must be empty).
     pub leaked_secrets: usize,
+    /// How this verdict was reached (hybrid, or statistics and logs).
+    pub mode: JudgeMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The seed plugin's approach on the same scenario, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineResult>,
 }
 
 /// Counts by (expected, got), in the order promote, abort, inconclusive.
@@ -84,6 +91,28 @@ pub struct Scores {
     pub latency_ms_median: f64,
     pub latency_ms_max: f64,
     pub leaked_secrets: usize,
+    /// Mean prompt + completion tokens per analysis.
+    pub tokens_per_analysis: f64,
+    /// Analyses where a model was asked but gave no usable answer.
+    pub model_unavailable: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineScores>,
+}
+
+/// The seed-plugin baseline scored on the same scenarios (its verdict is the
+/// model's, taken as is; an unavailable model counts as inconclusive).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineScores {
+    pub accuracy: f64,
+    pub false_promotes: u32,
+    pub false_promote_rate: f64,
+    pub false_aborts: u32,
+    pub prompt_tokens_total: u64,
+    pub completion_tokens_total: u64,
+    pub tokens_per_analysis: f64,
+    pub latency_ms_median: f64,
+    pub unavailable: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,7 +209,12 @@ pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Judge every labelled scenario under `dir`.
-pub fn run_dir(judge: &Judge, dir: &Path, max_bytes: u64) -> Result<EvalReport> {
+pub fn run_dir(
+    judge: &HybridJudge,
+    dir: &Path,
+    max_bytes: u64,
+    with_baseline: bool,
+) -> Result<EvalReport> {
     let files = scenario_files(dir)?;
     let bar = progress_bar(files.len() as u64);
     let mut results = Vec::with_capacity(files.len());
@@ -198,17 +232,21 @@ pub fn run_dir(judge: &Judge, dir: &Path, max_bytes: u64) -> Result<EvalReport> 
             )));
         };
         let started = Instant::now();
-        let verdict = judge.judge(&ev);
+        let verdict = judge.analyze(&ev);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let rel = path.strip_prefix(dir).unwrap_or(path);
-        results.push(score_one(&ev, &verdict, expected, rel, latency_ms));
+        let mut result = score_one(&ev, &verdict, expected, rel, latency_ms);
+        if with_baseline {
+            result.baseline = judge.seed_baseline(&ev);
+        }
+        results.push(result);
         bar.inc(1);
     }
     bar.finish_and_clear();
     let scores = scores(&results);
     Ok(EvalReport {
         scenarios_dir: dir.display().to_string(),
-        mode: "statistics and logs (no model)".into(),
+        mode: judge.describe(),
         scores,
         results,
     })
@@ -262,6 +300,9 @@ fn score_one(
         latency_ms,
         summary: v.summary.clone(),
         leaked_secrets,
+        mode: v.mode,
+        model: v.model.clone(),
+        baseline: None,
     }
 }
 
@@ -314,5 +355,52 @@ pub fn scores(results: &[ScenarioResult]) -> Scores {
     lat.sort_by(f64::total_cmp);
     s.latency_ms_median = crate::judge::stats::median(&lat).unwrap_or(0.0);
     s.latency_ms_max = lat.last().copied().unwrap_or(0.0);
+    s.tokens_per_analysis = if results.is_empty() {
+        0.0
+    } else {
+        (s.prompt_tokens_total + s.completion_tokens_total) as f64 / results.len() as f64
+    };
+    s.model_unavailable = results
+        .iter()
+        .filter(|r| r.mode == JudgeMode::StatisticsAndLogs && r.model.is_some())
+        .count() as u32;
+    s.baseline = baseline_scores(results);
     s
+}
+
+fn baseline_scores(results: &[ScenarioResult]) -> Option<BaselineScores> {
+    let runs: Vec<(&ScenarioResult, &BaselineResult)> = results
+        .iter()
+        .filter_map(|r| r.baseline.as_ref().map(|b| (r, b)))
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let n = runs.len() as f64;
+    let got = |b: &BaselineResult| b.verdict.unwrap_or(Decision::Inconclusive);
+    let count = |f: &dyn Fn(&ScenarioResult, &BaselineResult) -> bool| {
+        runs.iter().filter(|(r, b)| f(r, b)).count() as u32
+    };
+    let correct = count(&|r, b| got(b) == r.expected);
+    let false_promotes = count(&|r, b| r.expected == Decision::Abort && got(b) == Decision::Promote);
+    let expected_aborts = count(&|r, _| r.expected == Decision::Abort);
+    let mut lat: Vec<f64> = runs.iter().map(|(_, b)| b.latency_ms).collect();
+    lat.sort_by(f64::total_cmp);
+    let prompt: u64 = runs.iter().map(|(_, b)| b.prompt_tokens).sum();
+    let completion: u64 = runs.iter().map(|(_, b)| b.completion_tokens).sum();
+    Some(BaselineScores {
+        accuracy: f64::from(correct) / n,
+        false_promotes,
+        false_promote_rate: if expected_aborts == 0 {
+            0.0
+        } else {
+            f64::from(false_promotes) / f64::from(expected_aborts)
+        },
+        false_aborts: count(&|r, b| r.expected == Decision::Promote && got(b) == Decision::Abort),
+        prompt_tokens_total: prompt,
+        completion_tokens_total: completion,
+        tokens_per_analysis: (prompt + completion) as f64 / n,
+        latency_ms_median: crate::judge::stats::median(&lat).unwrap_or(0.0),
+        unavailable: count(&|_, b| b.verdict.is_none()),
+    })
 }

@@ -42,7 +42,66 @@ pub fn render_markdown(r: &EvalReport) -> String {
         "| judge latency median / max | {:.1} ms / {:.1} ms |",
         s.latency_ms_median, s.latency_ms_max
     );
+    let _ = writeln!(
+        out,
+        "| tokens per analysis (prompt + completion, mean) | {:.0} |",
+        s.tokens_per_analysis
+    );
+    let _ = writeln!(
+        out,
+        "| model unavailable (fell back to statistics and logs) | {} |",
+        s.model_unavailable
+    );
     let _ = writeln!(out, "| planted secrets leaked | {} |", s.leaked_secrets);
+
+    if let Some(b) = &s.baseline {
+        let _ = writeln!(
+            out,
+            "\n## rollwise vs the seed plugin's approach (same model, same scenarios)\n"
+        );
+        let _ = writeln!(
+            out,
+            "The seed plugin put the whole log of the first canary pod in the prompt and took the model's verdict as is; rollwise sends its statistics and a token-budgeted log digest, and the model can only add caution.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| score | rollwise (hybrid) | seed-plugin baseline |\n| --- | --- | --- |"
+        );
+        let _ = writeln!(out, "| accuracy | {:.3} | {:.3} |", s.accuracy, b.accuracy);
+        let _ = writeln!(
+            out,
+            "| false promotes | {} ({:.3}) | {} ({:.3}) |",
+            s.false_promotes, s.false_promote_rate, b.false_promotes, b.false_promote_rate
+        );
+        let _ = writeln!(
+            out,
+            "| false aborts | {} | {} |",
+            s.false_aborts, b.false_aborts
+        );
+        let _ = writeln!(
+            out,
+            "| tokens per analysis (mean) | {:.0} | {:.0} |",
+            s.tokens_per_analysis, b.tokens_per_analysis
+        );
+        let _ = writeln!(
+            out,
+            "| prompt + completion tokens, total | {} + {} | {} + {} |",
+            s.prompt_tokens_total,
+            s.completion_tokens_total,
+            b.prompt_tokens_total,
+            b.completion_tokens_total
+        );
+        let _ = writeln!(
+            out,
+            "| latency median | {:.1} ms | {:.1} ms |",
+            s.latency_ms_median, b.latency_ms_median
+        );
+        let _ = writeln!(
+            out,
+            "| model unavailable | {} | {} |",
+            s.model_unavailable, b.unavailable
+        );
+    }
 
     let _ = writeln!(
         out,
@@ -65,7 +124,7 @@ pub fn render_markdown(r: &EvalReport) -> String {
     let _ = writeln!(out, "\n## Scenarios\n");
     let _ = writeln!(
         out,
-        "| scenario | category | expected | verdict | confidence | root cause named | tokens (p+c) | latency ms | |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "| scenario | category | expected | verdict | confidence | root cause named | mode | tokens (p+c) | latency ms | baseline verdict | baseline tokens (p+c) | |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     for x in &r.results {
         let mark = if x.correct {
@@ -80,9 +139,21 @@ pub fn render_markdown(r: &EvalReport) -> String {
             Some(false) => "no",
             None => "—",
         };
+        let mode = match (x.mode, &x.model) {
+            (crate::verdict::JudgeMode::Hybrid, _) => "hybrid",
+            (_, Some(_)) => "stats+logs (model unavailable)",
+            (_, None) => "stats+logs",
+        };
+        let (bv, bt) = match &x.baseline {
+            Some(b) => (
+                b.verdict.map_or_else(|| "unavailable".to_owned(), |d| d.to_string()),
+                format!("{}+{}", b.prompt_tokens, b.completion_tokens),
+            ),
+            None => ("—".to_owned(), "—".to_owned()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {hit} | {}+{} | {:.1} | {mark} |",
+            "| {} | {} | {} | {} | {} | {hit} | {mode} | {}+{} | {:.1} | {bv} | {bt} | {mark} |",
             x.file,
             x.category.as_deref().unwrap_or(""),
             x.expected,

@@ -18,7 +18,7 @@ pub use decide::{AdvisoryOpinion, DecisionRule};
 pub use signal::{Severity, Signal, SignalSource};
 
 /// Judges evidence bundles. Built once, used for many bundles.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Judge {
     cfg: JudgeConfig,
     rule: DecisionRule,
