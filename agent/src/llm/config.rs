@@ -30,6 +30,27 @@ pub struct LlmConfig {
     pub prompts_dir: Option<PathBuf>,
     /// Token budget of the log digest in the prompt.
     pub digest_tokens: usize,
+    /// `full` for hosted models; `compact` (fewer tokens, same facts) for small
+    /// local ones, where every prompt token costs milliseconds of CPU.
+    pub prompt_style: PromptStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptStyle {
+    #[default]
+    Full,
+    Compact,
+}
+
+impl PromptStyle {
+    /// The template rendering the user message.
+    pub fn template(self) -> &'static str {
+        match self {
+            PromptStyle::Full => "verdict.tera",
+            PromptStyle::Compact => "verdict_compact.tera",
+        }
+    }
 }
 
 impl Default for LlmConfig {
@@ -49,6 +70,7 @@ impl Default for LlmConfig {
             structured_output: StructuredOutput::Auto,
             prompts_dir: None,
             digest_tokens: 1200,
+            prompt_style: PromptStyle::Full,
         }
     }
 }

@@ -17,6 +17,13 @@ use crate::logs::miner::{MinerConfig, TemplateMiner};
 use crate::logs::record::{Level, records};
 use crate::verdict::Verdict;
 
+/// Limits for the bundled local model (see `from_selection`).
+pub const LOCAL_DIGEST_TOKENS: usize = 200;
+/// Enough for the longest reply the schema allows (~220 tokens), so a
+/// rambling small model is cut by the schema, not by truncation.
+pub const LOCAL_MAX_TOKENS: u32 = 256;
+pub const LOCAL_TIMEOUT_SECS: f64 = 60.0;
+
 #[derive(Debug)]
 pub struct HybridJudge {
     judge: Judge,
@@ -101,6 +108,14 @@ impl HybridJudge {
                     ));
                 };
                 let server = LocalServer::start(venv)?;
+                // A 135M model on a shared CPU: prompt processing dominates the
+                // latency, so the digest is shorter and the answer bounded tighter
+                // than for a hosted model.
+                let mut cfg = cfg;
+                cfg.digest_tokens = cfg.digest_tokens.min(LOCAL_DIGEST_TOKENS);
+                cfg.max_tokens = cfg.max_tokens.min(LOCAL_MAX_TOKENS);
+                cfg.timeout_secs = cfg.timeout_secs.max(LOCAL_TIMEOUT_SECS);
+                cfg.prompt_style = super::PromptStyle::Compact;
                 let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
                 Self::build(judge, Arc::new(chat), cfg, Some(server))
             }

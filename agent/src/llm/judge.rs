@@ -82,7 +82,7 @@ impl LlmJudge {
     ) -> Result<(String, String)> {
         let ctx = PromptContext::new(ev, a, &digest.text, digest.truncated, format, SCHEMA_NAME, &self.schema);
         let system = self.prompts.render("system.tera", &ctx)?;
-        let user = self.prompts.render("verdict.tera", &ctx)?;
+        let user = self.prompts.render(self.cfg.prompt_style.template(), &ctx)?;
         Ok((self.redact(&system), self.redact(&user)))
     }
 
@@ -167,7 +167,7 @@ impl LlmJudge {
         let mut last = String::from("no output format configured");
         for &format in self.cfg.structured_output.formats() {
             let (system, user) = render(format).map_err(|e| format!("prompt: {e}"))?;
-            let req = self.request(system, user, format);
+            let mut req = self.request(system, user, format);
             let mut malformed_retries = 1;
             loop {
                 let result = complete_with_retry(self.model.as_ref(), &req, &policy, spent)
@@ -178,6 +178,10 @@ impl LlmJudge {
                     Err(LlmError::Malformed(m)) if malformed_retries > 0 => {
                         tracing::debug!(%m, "malformed reply, asking once more");
                         malformed_retries -= 1;
+                        // At temperature 0 the same prompt gives the same broken
+                        // answer (small models loop on a token); a little
+                        // randomness gives the retry a chance.
+                        req.temperature = (req.temperature + 0.4).min(1.0);
                     }
                     Err(e @ LlmError::Unsupported { .. }) => {
                         tracing::debug!(error = %e, "trying the next output format");

@@ -59,11 +59,16 @@ impl LocalServer {
     pub fn start(venv: &Path) -> Result<Self> {
         let port = free_port()?;
         let python = python_in(venv);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let batch_threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
         let mut child = Command::new(&python)
             .arg("-c")
             .arg(LAUNCHER)
-            .args(["--port", &port.to_string(), "--threads", &threads.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--batch-threads",
+                &batch_threads.to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // llama.cpp logs every request at length; keep our stderr readable.

@@ -24,7 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use config::{LlmConfig, LlmSelection, StructuredOutput};
+pub use config::{LlmConfig, LlmSelection, PromptStyle, StructuredOutput};
 pub use hybrid::HybridJudge;
 pub use judge::{BaselineResult, LlmJudge, LogDigest};
 pub use reply::LlmReply;

@@ -11,9 +11,13 @@ use crate::evidence::Evidence;
 use crate::judge::{Assessment, DecisionRule};
 
 /// The templates rollwise renders, by file name.
-pub const TEMPLATES: [(&str, &str); 3] = [
+pub const TEMPLATES: [(&str, &str); 4] = [
     ("system.tera", include_str!("../../../prompts/system.tera")),
     ("verdict.tera", include_str!("../../../prompts/verdict.tera")),
+    (
+        "verdict_compact.tera",
+        include_str!("../../../prompts/verdict_compact.tera"),
+    ),
     ("seed_baseline.tera", include_str!("../../../prompts/seed_baseline.tera")),
 ];
 
@@ -144,7 +148,7 @@ pub struct PodFact {
 
 /// Events shown to the model: the most repeated first, capped, since a crash
 /// loop repeats the same few.
-const MAX_EVENTS: usize = 15;
+const MAX_EVENTS: usize = 10;
 const MAX_EVENT_CHARS: usize = 240;
 
 impl PromptContext {
@@ -171,13 +175,16 @@ impl PromptContext {
                 tolerance: fence_safe(&m.tolerance),
             })
             .collect();
+        // Metric signals are in the metrics table already; repeating them costs
+        // tokens a small local model pays for in seconds.
         let checks = a
             .signals
             .iter()
+            .filter(|s| s.source != crate::judge::SignalSource::Metric)
             .map(|s| CheckFact {
                 source: s.source.as_str().to_owned(),
                 severity: s.severity.as_str().to_owned(),
-                detail: fence_safe(&clip(&s.detail, 300)),
+                detail: fence_safe(&clip(&s.detail, 240)),
             })
             .collect();
         let floor = DecisionRule.decide("", a.signals.clone(), None).verdict.to_string();
@@ -196,7 +203,13 @@ impl PromptContext {
             })
             .collect();
         let mut events: Vec<_> = ev.events.iter().collect();
-        events.sort_by(|a, b| b.count.cmp(&a.count));
+        // Warnings first (Normal events are mostly the rollout's own progress),
+        // then the most repeated.
+        events.sort_by(|a, b| {
+            (b.kind == "Warning")
+                .cmp(&(a.kind == "Warning"))
+                .then(b.count.cmp(&a.count))
+        });
         let shown: Vec<String> = events
             .iter()
             .take(MAX_EVENTS)

@@ -10,11 +10,13 @@ use crate::evidence::Decision;
 /// Longest summary accepted: one sentence a person reads in a Slack message.
 pub const MAX_SUMMARY_CHARS: usize = 300;
 /// More reasons than this is padding, not judgement.
-pub const MAX_REASONS: usize = 5;
-const MAX_REASON_CHARS: usize = 300;
+pub const MAX_REASONS: usize = 3;
+const MAX_REASON_CHARS: usize = 120;
 
 /// What the model may answer. Every field is required and nothing else is
-/// allowed, which is what OpenAI's strict structured outputs demand.
+/// allowed, which is what OpenAI's strict structured outputs demand. Field
+/// order matters: models write fields in schema order (schemars keeps it with
+/// `preserve_order`), so the verdict comes before the free text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "CanaryVerdict")]
@@ -28,13 +30,13 @@ pub struct LlmReply {
     /// One sentence for the release owner.
     #[schemars(length(max = 300))]
     pub summary: String,
-    /// The facts behind the verdict, most important first, each citing the evidence.
-    #[schemars(length(max = 5))]
-    pub reasons: Vec<String>,
     /// The most likely cause of a regression (an exception, a dependency, a
     /// config key), or an empty string when there is none.
-    #[schemars(length(max = 300))]
+    #[schemars(length(max = 120))]
     pub suspected_root_cause: String,
+    /// The facts behind the verdict, most important first, each citing the evidence.
+    #[schemars(length(max = 3), inner(length(max = 120)))]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
