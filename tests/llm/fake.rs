@@ -132,26 +132,28 @@ fn serve(
     rec: &Mutex<Vec<Recorded>>,
     script: &Mutex<std::collections::VecDeque<Reply>>,
 ) {
-                let Some(req) = read_request(stream) else { return };
-                rec.lock().unwrap().push(req);
-                let reply = script
-                    .lock()
-                    .unwrap()
-                    .pop_front()
-                    .unwrap_or_else(|| Reply::error(599, "unexpected request: script exhausted"));
-                std::thread::sleep(reply.delay);
-                let mut head = format!(
-                    "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    reply.status,
-                    reply.body.len()
-                );
-                for (k, v) in &reply.headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(reply.body.as_bytes());
-                let _ = stream.flush();
+    let Some(req) = read_request(stream) else {
+        return;
+    };
+    rec.lock().unwrap().push(req);
+    let reply = script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| Reply::error(599, "unexpected request: script exhausted"));
+    std::thread::sleep(reply.delay);
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(reply.body.as_bytes());
+    let _ = stream.flush();
 }
 
 fn read_request(stream: &mut std::net::TcpStream) -> Option<Recorded> {

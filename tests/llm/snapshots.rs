@@ -20,8 +20,12 @@ fn check(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)",
+            path.display()
+        )
+    });
     assert!(
         expected == actual,
         "{name} differs from its snapshot; if intended, regenerate with UPDATE_SNAPSHOTS=1.\n--- actual ---\n{actual}"
@@ -39,7 +43,10 @@ fn every_prompt_renders_for_a_public_scenario() {
         let (tag, ev) = if template == "seed_baseline.tera" {
             ("p24", scenario("p24-wishlist-low-traffic.json"))
         } else {
-            ("p09", scenario("p09-checkout-node-injection-plain-line.json"))
+            (
+                "p09",
+                scenario("p09-checkout-node-injection-plain-line.json"),
+            )
         };
         let a = Judge::default().assess(&ev);
         let digest = rollwise::llm::hybrid::log_digest(&ev, &a, LlmConfig::default().digest_tokens);
@@ -48,11 +55,22 @@ fn every_prompt_renders_for_a_public_scenario() {
             (OutputFormat::ToolCall, "tool"),
             (OutputFormat::FencedJson, "fenced"),
         ] {
-            let ctx = PromptContext::new(&ev, &a, &digest.text, digest.truncated, format, "canary_verdict", &schema)
-                .with_seed_baseline_log(&ev);
+            let ctx = PromptContext::new(
+                &ev,
+                &a,
+                &digest.text,
+                digest.truncated,
+                format,
+                "canary_verdict",
+                &schema,
+            )
+            .with_seed_baseline_log(&ev);
             let text = prompts.render(template, &ctx).unwrap();
             assert!(!text.trim().is_empty());
-            check(&format!("{tag}.{}.{ftag}.txt", template.trim_end_matches(".tera")), &text);
+            check(
+                &format!("{tag}.{}.{ftag}.txt", template.trim_end_matches(".tera")),
+                &text,
+            );
             rendered += 1;
         }
     }
@@ -67,11 +85,19 @@ fn sent_prompts_are_redacted_renderings() {
     let model = Arc::new(ScriptedModel::always(Decision::Abort).unwrap());
     let j = LlmJudge::new(model, LlmConfig::default()).unwrap();
     // The baseline prompt holds the raw canary log: the strongest test of redaction.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let b = rt.block_on(j.seed_baseline(&ev, &a));
     assert_eq!(b.verdict, Some(Decision::Abort));
     let (system, user) = j
-        .render(&ev, &a, &rollwise::llm::LogDigest::default(), OutputFormat::JsonSchema)
+        .render(
+            &ev,
+            &a,
+            &rollwise::llm::LogDigest::default(),
+            OutputFormat::JsonSchema,
+        )
         .unwrap();
     for secret in &ev.planted_secrets {
         assert!(!system.contains(secret.as_str()) && !user.contains(secret.as_str()));

@@ -65,7 +65,12 @@ struct LlmArgs {
     /// auto (a model when --llm-url/ROLLWISE_LLM_URL is set), off, on (require
     /// one), local (the bundled SmolLM2 from .venv), or scripted:promote|abort|inconclusive
     /// (a fake model answering the same to everything, for tests and evals).
-    #[arg(long, value_name = "MODE", default_value = "auto", env = "ROLLWISE_LLM")]
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "auto",
+        env = "ROLLWISE_LLM"
+    )]
     llm: LlmSwitch,
     /// OpenAI-compatible base URL, including /v1.
     #[arg(long, value_name = "URL", env = "ROLLWISE_LLM_URL")]
@@ -216,8 +221,8 @@ fn load_config(path: Option<&std::path::Path>) -> Result<LlmConfig> {
         what: format!("cannot read configuration {}", path.display()),
         source: e,
     })?;
-    let file: ConfigFile = toml::from_str(&text)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let file: ConfigFile =
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     file.llm.validate()?;
     Ok(file.llm)
 }

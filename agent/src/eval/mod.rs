@@ -382,7 +382,8 @@ fn baseline_scores(results: &[ScenarioResult]) -> Option<BaselineScores> {
         runs.iter().filter(|(r, b)| f(r, b)).count() as u32
     };
     let correct = count(&|r, b| got(b) == r.expected);
-    let false_promotes = count(&|r, b| r.expected == Decision::Abort && got(b) == Decision::Promote);
+    let false_promotes =
+        count(&|r, b| r.expected == Decision::Abort && got(b) == Decision::Promote);
     let expected_aborts = count(&|r, _| r.expected == Decision::Abort);
     let mut lat: Vec<f64> = runs.iter().map(|(_, b)| b.latency_ms).collect();
     lat.sort_by(f64::total_cmp);

@@ -146,7 +146,8 @@ pub fn render_markdown(r: &EvalReport) -> String {
         };
         let (bv, bt) = match &x.baseline {
             Some(b) => (
-                b.verdict.map_or_else(|| "unavailable".to_owned(), |d| d.to_string()),
+                b.verdict
+                    .map_or_else(|| "unavailable".to_owned(), |d| d.to_string()),
                 format!("{}+{}", b.prompt_tokens, b.completion_tokens),
             ),
             None => ("—".to_owned(), "—".to_owned()),

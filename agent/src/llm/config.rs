@@ -101,7 +101,8 @@ impl LlmConfig {
                 self.max_tokens
             )));
         }
-        if !(self.timeout_secs > 0.0) {
+        // Also rejects NaN.
+        if self.timeout_secs.is_nan() || self.timeout_secs <= 0.0 {
             return Err(Error::Config("llm.timeout-secs must be positive".into()));
         }
         Ok(())
@@ -195,7 +196,11 @@ pub struct SelectionInputs {
 }
 
 /// Combine `--llm`, flags, environment and file into one choice.
-pub fn select(switch: LlmSwitch, inputs: &SelectionInputs, file: &LlmConfig) -> Result<LlmSelection> {
+pub fn select(
+    switch: LlmSwitch,
+    inputs: &SelectionInputs,
+    file: &LlmConfig,
+) -> Result<LlmSelection> {
     let nonempty = |o: &Option<String>| o.clone().filter(|s| !s.trim().is_empty());
     let url = nonempty(&inputs.flag_url)
         .or_else(|| nonempty(&inputs.env_url))
@@ -259,7 +264,8 @@ mod tests {
         );
         i.flag_url = Some("http://flag/v1".into());
         i.env_key = Some("sk-rollwise".into());
-        let LlmSelection::Endpoint { url, api_key, .. } = select(LlmSwitch::Auto, &i, &file).unwrap()
+        let LlmSelection::Endpoint { url, api_key, .. } =
+            select(LlmSwitch::Auto, &i, &file).unwrap()
         else {
             panic!("expected an endpoint")
         };
@@ -283,7 +289,10 @@ mod tests {
 
     #[test]
     fn switch_parses() {
-        assert_eq!("scripted:promote".parse(), Ok(LlmSwitch::Scripted(Decision::Promote)));
+        assert_eq!(
+            "scripted:promote".parse(),
+            Ok(LlmSwitch::Scripted(Decision::Promote))
+        );
         assert!("scripted:maybe".parse::<LlmSwitch>().is_err());
         assert!("sometimes".parse::<LlmSwitch>().is_err());
     }

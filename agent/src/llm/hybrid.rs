@@ -116,7 +116,8 @@ impl HybridJudge {
                 cfg.max_tokens = cfg.max_tokens.min(LOCAL_MAX_TOKENS);
                 cfg.timeout_secs = cfg.timeout_secs.max(LOCAL_TIMEOUT_SECS);
                 cfg.prompt_style = super::PromptStyle::Compact;
-                let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
+                let chat =
+                    OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
                 Self::build(judge, Arc::new(chat), cfg, Some(server))
             }
         }
@@ -197,8 +198,10 @@ pub fn log_digest(ev: &Evidence, _a: &Assessment, budget_tokens: usize) -> LogDi
     if counts.is_empty() {
         return LogDigest::default();
     }
-    let mut rows: Vec<(u32, u32, u32, Level)> =
-        counts.into_iter().map(|(id, (c, s, l))| (id, c, s, l)).collect();
+    let mut rows: Vec<(u32, u32, u32, Level)> = counts
+        .into_iter()
+        .map(|(id, (c, s, l))| (id, c, s, l))
+        .collect();
     // New on the canary first, then errors, then by how much more the canary logs.
     rows.sort_by(|a, b| {
         let novel = |r: &(u32, u32, u32, Level)| r.1 > 0 && r.2 == 0;

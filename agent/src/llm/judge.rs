@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::prompt::{PromptContext, Prompts};
 use super::reply::{LlmReply, parse_reply, reply_schema};
-use super::{ChatModel, ChatRequest, LlmConfig, LlmError, OutputFormat, Spent, complete_with_retry};
+use super::{
+    ChatModel, ChatRequest, LlmConfig, LlmError, OutputFormat, Spent, complete_with_retry,
+};
 use crate::error::Result;
 use crate::evidence::{Decision, Evidence};
 use crate::judge::{Advice, AdvisoryOpinion, Assessment};
@@ -80,9 +82,19 @@ impl LlmJudge {
         digest: &LogDigest,
         format: OutputFormat,
     ) -> Result<(String, String)> {
-        let ctx = PromptContext::new(ev, a, &digest.text, digest.truncated, format, SCHEMA_NAME, &self.schema);
+        let ctx = PromptContext::new(
+            ev,
+            a,
+            &digest.text,
+            digest.truncated,
+            format,
+            SCHEMA_NAME,
+            &self.schema,
+        );
         let system = self.prompts.render("system.tera", &ctx)?;
-        let user = self.prompts.render(self.cfg.prompt_style.template(), &ctx)?;
+        let user = self
+            .prompts
+            .render(self.cfg.prompt_style.template(), &ctx)?;
         Ok((self.redact(&system), self.redact(&user)))
     }
 
@@ -234,7 +246,10 @@ mod tests {
     fn run(j: &LlmJudge) -> Advice {
         let ev = crate::judge::test_support::evidence();
         let a = Judge::default().assess(&ev);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(j.advise(&ev, &a, &LogDigest::default()))
     }
 
@@ -242,42 +257,78 @@ mod tests {
 
     #[test]
     fn malformed_is_retried_once_then_unavailable() {
-        let (j, m) = judge_with(ScriptedModel::queue(vec![Ok("garbage".into()), Ok(OK.into())]).unwrap());
-        let Advice::Opinion { opinion, .. } = run(&j) else { panic!("expected an opinion") };
+        let (j, m) =
+            judge_with(ScriptedModel::queue(vec![Ok("garbage".into()), Ok(OK.into())]).unwrap());
+        let Advice::Opinion { opinion, .. } = run(&j) else {
+            panic!("expected an opinion")
+        };
         assert_eq!(opinion.verdict, Decision::Abort);
         assert!(opinion.rationale.contains("suspected root cause: NPE"));
         assert_eq!(m.requests().len(), 2);
 
         let (j, m) = judge_with(
-            ScriptedModel::queue(vec![Ok("garbage".into()), Ok("{\"verdict\":1}".into()), Ok(OK.into())]).unwrap(),
+            ScriptedModel::queue(vec![
+                Ok("garbage".into()),
+                Ok("{\"verdict\":1}".into()),
+                Ok(OK.into()),
+            ])
+            .unwrap(),
         );
         assert!(matches!(run(&j), Advice::Unavailable { why, .. } if why.contains("malformed")));
-        assert_eq!(m.requests().len(), 2, "only one retry for a malformed reply");
+        assert_eq!(
+            m.requests().len(),
+            2,
+            "only one retry for a malformed reply"
+        );
     }
 
     #[test]
     fn unsupported_format_falls_back_in_order() {
-        let unsupported = |f| LlmError::Unsupported { format: f, message: "no".into() };
+        let unsupported = |f| LlmError::Unsupported {
+            format: f,
+            message: "no".into(),
+        };
         let (j, m) = judge_with(
-            ScriptedModel::queue(vec![Err(unsupported("json_schema")), Err(unsupported("tool call")), Ok(format!("```json\n{OK}\n```"))])
-                .unwrap(),
+            ScriptedModel::queue(vec![
+                Err(unsupported("json_schema")),
+                Err(unsupported("tool call")),
+                Ok(format!("```json\n{OK}\n```")),
+            ])
+            .unwrap(),
         );
         assert!(matches!(run(&j), Advice::Opinion { .. }));
         let formats: Vec<_> = m.requests().iter().map(|r| r.format).collect();
-        assert_eq!(formats, vec![OutputFormat::JsonSchema, OutputFormat::ToolCall, OutputFormat::FencedJson]);
-        assert!(m.requests()[2].user.contains("\"confidence\""), "fenced mode puts the schema in the prompt");
+        assert_eq!(
+            formats,
+            vec![
+                OutputFormat::JsonSchema,
+                OutputFormat::ToolCall,
+                OutputFormat::FencedJson
+            ]
+        );
+        assert!(
+            m.requests()[2].user.contains("\"confidence\""),
+            "fenced mode puts the schema in the prompt"
+        );
     }
 
     #[test]
     fn fatal_errors_are_not_retried_and_tokens_are_counted() {
-        let (j, m) = judge_with(ScriptedModel::queue(vec![Err(LlmError::Auth("bad key".into())), Ok(OK.into())]).unwrap());
-        let Advice::Unavailable { why, usage, .. } = run(&j) else { panic!("expected unavailable") };
+        let (j, m) = judge_with(
+            ScriptedModel::queue(vec![Err(LlmError::Auth("bad key".into())), Ok(OK.into())])
+                .unwrap(),
+        );
+        let Advice::Unavailable { why, usage, .. } = run(&j) else {
+            panic!("expected unavailable")
+        };
         assert!(why.contains("bad key"));
         assert_eq!(usage.prompt_tokens, 0);
         assert_eq!(m.requests().len(), 1);
 
         let (j, _) = judge_with(ScriptedModel::queue(vec![Ok(OK.into())]).unwrap());
-        let Advice::Opinion { usage, .. } = run(&j) else { panic!("expected an opinion") };
+        let Advice::Opinion { usage, .. } = run(&j) else {
+            panic!("expected an opinion")
+        };
         assert!(usage.prompt_tokens > 100, "{usage:?}");
         assert!(usage.completion_tokens > 10, "{usage:?}");
     }

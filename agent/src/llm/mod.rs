@@ -240,7 +240,10 @@ mod tests {
         assert!(p.delay(0, &LlmError::Auth("no".into())).is_none());
         assert!(p.delay(0, &LlmError::ContextTooLong("x".into())).is_none());
         assert!(p.delay(0, &LlmError::Malformed("x".into())).is_none());
-        assert!(p.delay(0, &LlmError::Timeout(Duration::from_secs(1))).is_some());
+        assert!(
+            p.delay(0, &LlmError::Timeout(Duration::from_secs(1)))
+                .is_some()
+        );
     }
 
     #[test]

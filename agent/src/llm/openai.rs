@@ -13,10 +13,9 @@ use std::time::Duration;
 use async_openai::types::chat::{
     ChatCompletionNamedToolChoice, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent,
-    ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent,
-    ChatCompletionTool, ChatCompletionToolChoiceOption, ChatCompletionTools,
-    CreateChatCompletionRequest, FunctionName, FunctionObject, ResponseFormat,
-    ResponseFormatJsonSchema,
+    ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent, ChatCompletionTool,
+    ChatCompletionToolChoiceOption, ChatCompletionTools, CreateChatCompletionRequest, FunctionName,
+    FunctionObject, ResponseFormat, ResponseFormatJsonSchema,
 };
 use serde::Deserialize;
 
@@ -136,7 +135,12 @@ impl OpenAiChat {
             .and_then(parse_retry_after);
         let body = resp.text().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
-            return Err(classify_status(status.as_u16(), retry_after, &body, req.format));
+            return Err(classify_status(
+                status.as_u16(),
+                retry_after,
+                &body,
+                req.format,
+            ));
         }
         read_reply(&body, req.format)
     }
@@ -175,10 +179,12 @@ impl ChatModel for OpenAiChat {
 /// enough here to treat as absent, which falls back to our own backoff).
 fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
-    v.parse::<u64>()
-        .map(Duration::from_secs)
-        .ok()
-        .or_else(|| v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+    v.parse::<u64>().map(Duration::from_secs).ok().or_else(|| {
+        v.parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64)
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -197,7 +203,12 @@ struct ErrorDetail {
     kind: Option<String>,
 }
 
-fn classify_status(status: u16, retry_after: Option<Duration>, body: &str, format: OutputFormat) -> LlmError {
+fn classify_status(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &str,
+    format: OutputFormat,
+) -> LlmError {
     let detail: ErrorDetail = serde_json::from_str::<ErrorBody>(body)
         .map(|b| b.error)
         .unwrap_or_default();
@@ -324,18 +335,36 @@ mod tests {
     fn statuses_are_classified() {
         let j = |m: &str| format!(r#"{{"error":{{"message":"{m}","type":"x"}}}}"#);
         let f = OutputFormat::JsonSchema;
-        assert!(matches!(classify_status(401, None, &j("bad key"), f), LlmError::Auth(_)));
+        assert!(matches!(
+            classify_status(401, None, &j("bad key"), f),
+            LlmError::Auth(_)
+        ));
         assert_eq!(
             classify_status(429, Some(Duration::from_secs(3)), "", f),
-            LlmError::RateLimited { retry_after: Some(Duration::from_secs(3)) }
+            LlmError::RateLimited {
+                retry_after: Some(Duration::from_secs(3))
+            }
         );
-        assert!(matches!(classify_status(503, None, "busy", f), LlmError::Server { status: 503, .. }));
         assert!(matches!(
-            classify_status(400, None, &j("This model's maximum context length is 8192 tokens"), f),
+            classify_status(503, None, "busy", f),
+            LlmError::Server { status: 503, .. }
+        ));
+        assert!(matches!(
+            classify_status(
+                400,
+                None,
+                &j("This model's maximum context length is 8192 tokens"),
+                f
+            ),
             LlmError::ContextTooLong(_)
         ));
         assert!(matches!(
-            classify_status(400, None, &j("response_format json_schema is not supported"), f),
+            classify_status(
+                400,
+                None,
+                &j("response_format json_schema is not supported"),
+                f
+            ),
             LlmError::Unsupported { .. }
         ));
         assert!(matches!(
@@ -355,16 +384,34 @@ mod tests {
     fn reply_text_comes_from_content_or_tool_call() {
         let content = r#"{"choices":[{"message":{"role":"assistant","content":"{}"}}],"usage":{"prompt_tokens":10,"completion_tokens":2}}"#;
         let r = read_reply(content, OutputFormat::JsonSchema).unwrap();
-        assert_eq!((r.text.as_str(), r.prompt_tokens, r.completion_tokens), ("{}", 10, 2));
+        assert_eq!(
+            (r.text.as_str(), r.prompt_tokens, r.completion_tokens),
+            ("{}", 10, 2)
+        );
         let tool = r#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"v","arguments":"{\"a\":1}"}}]}}]}"#;
-        assert_eq!(read_reply(tool, OutputFormat::ToolCall).unwrap().text, r#"{"a":1}"#);
-        assert!(matches!(read_reply("<html>", OutputFormat::JsonSchema), Err(LlmError::Malformed(_))));
-        assert!(matches!(read_reply(r#"{"choices":[]}"#, OutputFormat::JsonSchema), Err(LlmError::Malformed(_))));
+        assert_eq!(
+            read_reply(tool, OutputFormat::ToolCall).unwrap().text,
+            r#"{"a":1}"#
+        );
+        assert!(matches!(
+            read_reply("<html>", OutputFormat::JsonSchema),
+            Err(LlmError::Malformed(_))
+        ));
+        assert!(matches!(
+            read_reply(r#"{"choices":[]}"#, OutputFormat::JsonSchema),
+            Err(LlmError::Malformed(_))
+        ));
     }
 
     #[test]
     fn debug_hides_the_key() {
-        let m = OpenAiChat::new("http://x/v1", "m", Some("sk-secret".into()), Duration::from_secs(1)).unwrap();
+        let m = OpenAiChat::new(
+            "http://x/v1",
+            "m",
+            Some("sk-secret".into()),
+            Duration::from_secs(1),
+        )
+        .unwrap();
         assert!(!format!("{m:?}").contains("sk-secret"));
     }
 }

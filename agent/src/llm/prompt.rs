@@ -13,12 +13,18 @@ use crate::judge::{Assessment, DecisionRule};
 /// The templates rollwise renders, by file name.
 pub const TEMPLATES: [(&str, &str); 4] = [
     ("system.tera", include_str!("../../../prompts/system.tera")),
-    ("verdict.tera", include_str!("../../../prompts/verdict.tera")),
+    (
+        "verdict.tera",
+        include_str!("../../../prompts/verdict.tera"),
+    ),
     (
         "verdict_compact.tera",
         include_str!("../../../prompts/verdict_compact.tera"),
     ),
-    ("seed_baseline.tera", include_str!("../../../prompts/seed_baseline.tera")),
+    (
+        "seed_baseline.tera",
+        include_str!("../../../prompts/seed_baseline.tera"),
+    ),
 ];
 
 /// Compiled templates.
@@ -35,14 +41,17 @@ impl Prompts {
         tera.autoescape_on(vec![]);
         for (name, embedded) in TEMPLATES {
             let source = match dir.map(|d| d.join(name)) {
-                Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| Error::Io {
-                    what: format!("cannot read prompt template {}", path.display()),
-                    source: e,
-                })?,
+                Some(path) if path.is_file() => {
+                    std::fs::read_to_string(&path).map_err(|e| Error::Io {
+                        what: format!("cannot read prompt template {}", path.display()),
+                        source: e,
+                    })?
+                }
                 _ => embedded.to_owned(),
             };
-            tera.add_raw_template(name, &source)
-                .map_err(|e| Error::Config(format!("prompt template {name}: {}", tera_chain(&e))))?;
+            tera.add_raw_template(name, &source).map_err(|e| {
+                Error::Config(format!("prompt template {name}: {}", tera_chain(&e)))
+            })?;
         }
         Ok(Prompts { tera })
     }
@@ -187,7 +196,10 @@ impl PromptContext {
                 detail: fence_safe(&clip(&s.detail, 240)),
             })
             .collect();
-        let floor = DecisionRule.decide("", a.signals.clone(), None).verdict.to_string();
+        let floor = DecisionRule
+            .decide("", a.signals.clone(), None)
+            .verdict
+            .to_string();
         let pods = ev
             .pods
             .canary
@@ -215,7 +227,10 @@ impl PromptContext {
             .take(MAX_EVENTS)
             .map(|e| {
                 fence_safe(&clip(
-                    &format!("{} {} {} x{}: {}", e.kind, e.object, e.reason, e.count, e.message),
+                    &format!(
+                        "{} {} {} x{}: {}",
+                        e.kind, e.object, e.reason, e.count, e.message
+                    ),
                     MAX_EVENT_CHARS,
                 ))
             })
@@ -226,7 +241,10 @@ impl PromptContext {
             shown.join("\n")
         };
         if events.len() > MAX_EVENTS {
-            events_text.push_str(&format!("\n({} more events not shown)", events.len() - MAX_EVENTS));
+            events_text.push_str(&format!(
+                "\n({} more events not shown)",
+                events.len() - MAX_EVENTS
+            ));
         }
         let addressed_to_model = addressed_to_model(ev);
         PromptContext {
@@ -377,6 +395,9 @@ mod tests {
         let ctx = PromptContext::new(&ev, &a, "", false, OutputFormat::FencedJson, "v", &schema);
         assert_eq!(p.render("system.tera", &ctx).unwrap(), "custom fenced");
         std::fs::write(dir.path().join("verdict.tera"), "{% if %}").unwrap();
-        assert!(matches!(Prompts::load(Some(dir.path())), Err(Error::Config(_))));
+        assert!(matches!(
+            Prompts::load(Some(dir.path())),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -103,13 +103,18 @@ impl LlmReply {
         }
         let n = self.summary.chars().count();
         if n > MAX_SUMMARY_CHARS {
-            return bad(format!("summary has {n} characters, at most {MAX_SUMMARY_CHARS}"));
+            return bad(format!(
+                "summary has {n} characters, at most {MAX_SUMMARY_CHARS}"
+            ));
         }
         if self.summary.trim().is_empty() {
             return bad("summary is empty".into());
         }
         if self.reasons.len() > MAX_REASONS {
-            return bad(format!("{} reasons, at most {MAX_REASONS}", self.reasons.len()));
+            return bad(format!(
+                "{} reasons, at most {MAX_REASONS}",
+                self.reasons.len()
+            ));
         }
         if let Some(r) = self
             .reasons
@@ -117,7 +122,10 @@ impl LlmReply {
             .chain(std::iter::once(&self.suspected_root_cause))
             .find(|r| r.chars().count() > MAX_REASON_CHARS)
         {
-            return bad(format!("a reason is longer than {MAX_REASON_CHARS} characters: {}", preview(r)));
+            return bad(format!(
+                "a reason is longer than {MAX_REASON_CHARS} characters: {}",
+                preview(r)
+            ));
         }
         Ok(())
     }
@@ -163,7 +171,13 @@ mod tests {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        for f in ["verdict", "confidence", "summary", "reasons", "suspected_root_cause"] {
+        for f in [
+            "verdict",
+            "confidence",
+            "summary",
+            "reasons",
+            "suspected_root_cause",
+        ] {
             assert!(required.contains(&f), "{f} not required in {s}");
         }
         assert_eq!(s["properties"]["confidence"]["minimum"], 0);

@@ -26,7 +26,9 @@ enum Script {
 
 impl std::fmt::Debug for ScriptedModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScriptedModel").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ScriptedModel")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,7 +40,10 @@ impl ScriptedModel {
 
     /// Answers each request with the next item; an exhausted queue is a server error.
     pub fn queue(replies: Vec<std::result::Result<String, LlmError>>) -> Result<Self> {
-        Self::build("scripted-queue".into(), Script::Queue(Mutex::new(replies.into())))
+        Self::build(
+            "scripted-queue".into(),
+            Script::Queue(Mutex::new(replies.into())),
+        )
     }
 
     fn build(name: String, script: Script) -> Result<Self> {
@@ -96,7 +101,10 @@ impl ChatModel for ScriptedModel {
         &self.name
     }
 
-    fn complete<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, std::result::Result<ChatReply, LlmError>> {
+    fn complete<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+    ) -> BoxFuture<'a, std::result::Result<ChatReply, LlmError>> {
         let out = self.answer(req);
         Box::pin(async move { out })
     }
