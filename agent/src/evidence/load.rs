@@ -138,7 +138,10 @@ fn check(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
     }
     for (i, m) in ev.metrics.iter().enumerate() {
         if m.name.trim().is_empty() {
-            return Err(bad(&format!("metrics[{i}].name"), "must not be empty".into()));
+            return Err(bad(
+                &format!("metrics[{i}].name"),
+                "must not be empty".into(),
+            ));
         }
         if ev.metrics[..i].iter().any(|o| o.name == m.name) {
             return Err(bad(

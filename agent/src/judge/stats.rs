@@ -51,7 +51,10 @@ mod tests {
         ];
         for (z, want) in cases {
             let got = normal_sf(z);
-            assert!(((got - want) / want).abs() < 2e-7, "sf({z}) = {got}, want {want}");
+            assert!(
+                ((got - want) / want).abs() < 2e-7,
+                "sf({z}) = {got}, want {want}"
+            );
         }
         assert!((normal_cdf(1.0) - 0.841_344_746_068_543).abs() < 1e-7);
     }
