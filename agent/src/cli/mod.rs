@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::eval::{self, EvalGates};
 use crate::evidence::{self, DEFAULT_MAX_BYTES};
 use crate::judge::{Judge, JudgeConfig};
+use crate::logs::LogConfig;
 
 pub use render::render_verdict;
 
@@ -141,7 +142,7 @@ fn init_tracing(level: &str) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let judge = Judge::new(JudgeConfig::default());
+    let judge = Judge::new(JudgeConfig::default(), LogConfig::default());
     match cli.command {
         Command::Analyze(args) => analyze(&judge, &args),
         Command::Eval(args) => run_eval(&judge, &args),

@@ -357,7 +357,10 @@ fn thin_traffic_regression(
     if x_c < cfg.min_failures_thin_traffic {
         return None;
     }
-    let p = stats::conditional_binomial_sf(x_c, n_c, x_s, n_s)?;
+    if x_c > n_c || x_s > n_s {
+        return None;
+    }
+    let p = stats::rate_greater_p(x_c, n_c, x_s, n_s);
     let (obs_c, obs_s) = (x_c as f64 / n_c as f64, x_s as f64 / n_s as f64);
     if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, m.better) {
         Some((
