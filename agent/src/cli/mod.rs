@@ -1,6 +1,7 @@
 //! The `rollwise` command line. `main.rs` only calls [`main`].
 
 mod demo;
+mod logs;
 mod render;
 
 use std::io::Write;
@@ -41,6 +42,32 @@ enum Command {
     Eval(EvalArgs),
     /// Judge the bundled example scenarios and show what a user would see.
     Demo(DemoArgs),
+    /// Log tools: template mining and the canary-vs-stable template diff.
+    #[command(subcommand)]
+    Logs(LogsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCommand {
+    /// Read log lines on stdin, print one template id per input line, in order.
+    Cluster,
+    /// Print the canary-vs-stable template diff of an evidence bundle.
+    Diff(LogsDiffArgs),
+}
+
+#[derive(Debug, Args)]
+struct LogsDiffArgs {
+    /// The evidence bundle whose logs to compare.
+    #[arg(long, value_name = "FILE")]
+    evidence: PathBuf,
+    /// Print the diff as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Also list background templates (same rate on both versions).
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +174,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(args) => analyze(&judge, &args),
         Command::Eval(args) => run_eval(&judge, &args),
         Command::Demo(args) => demo::run(&judge, args.json),
+        Command::Logs(LogsCommand::Cluster) => logs::cluster(),
+        Command::Logs(LogsCommand::Diff(args)) => logs::diff(
+            &judge,
+            &args.evidence,
+            args.limits.max_evidence_bytes,
+            args.json,
+            args.all,
+        ),
     }
 }
 

@@ -1,0 +1,119 @@
+//! `rollwise logs cluster` (the miner's benchmark interface) and
+//! `rollwise logs diff` (the canary-vs-stable template diff of a bundle).
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::error::{Error, Result};
+use crate::evidence;
+use crate::judge::Judge;
+use crate::logs::diff::{Change, TemplateDiff};
+use crate::logs::miner::cluster_lines;
+
+/// Rows of the human view; `--json` has every template.
+const MAX_ROWS: usize = 25;
+
+pub fn cluster() -> Result<ExitCode> {
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    let lines = cluster_lines(stdin, stdout)?;
+    tracing::info!(lines, "clustered");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn diff(judge: &Judge, path: &Path, max_bytes: u64, json: bool, all: bool) -> Result<ExitCode> {
+    let ev = evidence::load_file(path, max_bytes)?;
+    let report = judge.log_analyzer().analyze(&ev);
+    let mut out = std::io::stdout().lock();
+    let w = |e| Error::Io {
+        what: "cannot write to stdout".into(),
+        source: e,
+    };
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out).map_err(w)?;
+    } else {
+        write!(out, "{}", render(&report.diff, report.templates, all)).map_err(w)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(d: &TemplateDiff, templates: usize, all: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{templates} templates from {} canary records ({} pods) and {} stable records ({} pods)",
+        d.canary_records, d.canary_pods, d.stable_records, d.stable_pods
+    );
+    for change in [
+        Change::Novel,
+        Change::Elevated,
+        Change::Gone,
+        Change::Reduced,
+        Change::Background,
+    ] {
+        let _ = write!(out, "  {}: {}", change.as_str(), d.count(change));
+    }
+    out.push_str("\n\n");
+    let rows: Vec<_> = d
+        .changes
+        .iter()
+        .filter(|c| all || c.change != Change::Background)
+        .collect();
+    if rows.is_empty() {
+        out.push_str("no template differs between canary and stable\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:>8} {:>8} {:>10}  template / exemplar",
+        "change", "level", "canary", "stable", "p"
+    );
+    for c in rows.iter().take(MAX_ROWS) {
+        let level = format!("{:?}", c.level).to_lowercase();
+        let flag = if c.error_like && c.meaningful {
+            "!"
+        } else {
+            " "
+        };
+        let _ = writeln!(
+            out,
+            "{flag}{:<9} {:<8} {:>8} {:>8} {:>10.2e}  {}",
+            c.change.as_str(),
+            level,
+            c.canary,
+            c.stable,
+            c.p_value,
+            clip(&c.template, 140)
+        );
+        if let Some(e) = c.exemplars.first() {
+            let _ = writeln!(out, "{:>49}e.g. {}", "", clip(e, 140));
+        }
+        if let Some(why) = c.injection {
+            let _ = writeln!(
+                out,
+                "{:>49}text addressing an AI model (\"{why}\"): treated as data",
+                ""
+            );
+        }
+    }
+    if rows.len() > MAX_ROWS {
+        let _ = writeln!(out, "… {} more (use --json)", rows.len() - MAX_ROWS);
+    }
+    out.push_str(
+        "(! = an error-like template at a meaningful rate; p = one-sided exact rate test)\n",
+    );
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
