@@ -71,9 +71,14 @@ pub struct DiffConfig {
     /// "Meaningful" canary rate per canary request, when traffic is known: 0.5%,
     /// again half of the 1% failure tolerance.
     pub min_request_rate: f64,
-    /// Or: seen on at least this share of canary pods, when there are at least two.
-    /// A code regression shows on every replica running it; a one-off on one.
+    /// Or: seen on at least this share of canary pods, when there are at least two,
+    /// at no less than `min_pod_wide_rate` of records. A code regression shows on
+    /// every replica running it; a one-off on one.
     pub min_pod_share: f64,
+    /// Floor for the pod-wide path: 0.05% of records (1 in 2000), a tenth of
+    /// `min_record_rate`. p11's redis pool timeouts run at 0.2-0.25% per template
+    /// on both canary pods; a handful of i/o timeouts in 100k lines (0.005%) do not.
+    pub min_pod_wide_rate: f64,
     /// Longest text of a template or exemplar put into a signal's detail.
     pub detail_chars: usize,
 }
@@ -88,6 +93,7 @@ impl Default for DiffConfig {
             min_record_rate: 0.005,
             min_request_rate: 0.005,
             min_pod_share: 0.5,
+            min_pod_wide_rate: 0.0005,
             detail_chars: 200,
         }
     }
@@ -330,11 +336,15 @@ pub fn keywords_in(text: &str) -> Vec<&'static str> {
     found
 }
 
+/// Level weighs less than keywords on purpose: a generic `ERROR Internal Server
+/// Error` line is the symptom, while the unleveled exception line under it
+/// (`OperationalError: ... Connection refused`) names the cause, and the first
+/// template of the diff should be the cause.
 fn level_weight(level: LogLevel) -> u32 {
     match level {
-        LogLevel::Fatal => 8,
-        LogLevel::Error => 6,
-        LogLevel::Warn => 3,
+        LogLevel::Fatal => 6,
+        LogLevel::Error => 4,
+        LogLevel::Warn => 2,
         LogLevel::Unknown => 1,
         LogLevel::Notice | LogLevel::Info | LogLevel::Debug | LogLevel::Trace => 0,
     }
@@ -429,7 +439,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                     || input
                         .canary_requests
                         .is_some_and(|r| r > 0 && rate_f(excess, r) >= cfg.min_request_rate)
-                    || pods_wide);
+                    || (pods_wide && rate_f(excess, nc) >= cfg.min_pod_wide_rate));
             TemplateChange {
                 template: t.template.clone(),
                 level: t.level,
