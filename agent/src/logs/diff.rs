@@ -26,8 +26,63 @@ pub struct TemplateCounts {
     pub stable: u64,
     /// Number of canary pods where the template was seen.
     pub canary_pods: usize,
-    /// One or two raw lines, already redacted.
+    /// One or two raw records, already redacted: the head line, then the
+    /// record's detail lines (exception, `Caused by`, first frame), joined by '\n'.
     pub exemplars: Vec<String>,
+}
+
+/// Lines that address an AI model, found by [`InjectionScan`] over raw lines
+/// (a template masks the variable text where injections hide, so they must be
+/// looked for before mining).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InjectionHit {
+    pub phrase: &'static str,
+    pub canary: u64,
+    pub stable: u64,
+    /// One redacted line that contains the phrase.
+    pub exemplar: String,
+}
+
+/// Counts injection phrases over raw log lines, per side.
+#[derive(Debug, Default)]
+pub struct InjectionScan {
+    hits: Vec<InjectionHit>,
+}
+
+impl InjectionScan {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Looks at one raw line; `redact` is applied to the exemplar kept.
+    pub fn add(&mut self, line: &str, canary: bool, redact: impl FnOnce(&str) -> String) {
+        let Some(phrase) = addresses_model(line) else {
+            return;
+        };
+        let hit = match self.hits.iter_mut().position(|h| h.phrase == phrase) {
+            Some(i) => &mut self.hits[i],
+            None => {
+                self.hits.push(InjectionHit {
+                    phrase,
+                    canary: 0,
+                    stable: 0,
+                    exemplar: redact(line),
+                });
+                let last = self.hits.len() - 1;
+                &mut self.hits[last]
+            }
+        };
+        if canary {
+            hit.canary += 1;
+        } else {
+            hit.stable += 1;
+        }
+    }
+
+    pub fn finish(self) -> Vec<InjectionHit> {
+        self.hits
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -41,6 +96,8 @@ pub struct DiffInput {
     pub stable_pods: usize,
     pub canary_requests: Option<u64>,
     pub stable_requests: Option<u64>,
+    /// From [`InjectionScan`] over the raw lines of both sides.
+    pub injections: Vec<InjectionHit>,
 }
 
 /// Thresholds of the diff and of the log signals.
@@ -157,8 +214,9 @@ pub struct TemplateChange {
     pub meaningful: bool,
     pub canary_pods: usize,
     pub exemplars: Vec<String>,
-    /// The phrase, if the text addresses an AI model (prompt injection).
-    pub injection: Option<&'static str>,
+    /// The detail line of the first exemplar that names the failure best (e.g.
+    /// `OperationalError: ... Connection refused` under `Internal Server Error`).
+    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,6 +231,8 @@ pub struct TemplateDiff {
     pub stable_pods: usize,
     pub canary_requests: Option<u64>,
     pub stable_requests: Option<u64>,
+    /// Text addressing an AI model, from the raw lines and from templates.
+    pub injections: Vec<InjectionHit>,
 }
 
 impl TemplateDiff {
@@ -180,9 +240,9 @@ impl TemplateDiff {
         self.changes.iter().filter(|c| c.change == change).count()
     }
 
-    /// Templates whose text addresses an AI model.
-    pub fn injections(&self) -> impl Iterator<Item = &TemplateChange> {
-        self.changes.iter().filter(|c| c.injection.is_some())
+    /// Whether any log text addresses an AI model.
+    pub fn has_injection(&self) -> bool {
+        !self.injections.is_empty()
     }
 
     /// Templates that make a log signal Critical.
@@ -404,12 +464,28 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         .iter()
         .filter(|t| t.canary > 0 || t.stable > 0)
         .map(|t| {
-            let mut text = t.template.clone();
-            for e in &t.exemplars {
-                text.push('\n');
-                text.push_str(e);
+            // Keywords come from the template and the detail lines of the first
+            // exemplar, never from the head line's variable parts (a search query
+            // that says "failed" is not a failure).
+            let details: Vec<&str> = t
+                .exemplars
+                .first()
+                .map(|e| e.lines().skip(1).collect())
+                .unwrap_or_default();
+            let mut keywords = keywords_in(&t.template);
+            for d in &details {
+                for k in keywords_in(d) {
+                    if !keywords.contains(&k) {
+                        keywords.push(k);
+                    }
+                }
             }
-            let keywords = keywords_in(&t.template);
+            let cause = details
+                .iter()
+                .map(|d| (severity_of(LogLevel::Unknown, &keywords_in(d)), *d))
+                .filter(|(score, _)| *score > 1)
+                .max_by_key(|(score, _)| *score)
+                .map(|(_, d)| d.trim().to_owned());
             let canary_rate = rate(t.canary, nc);
             let stable_rate = rate(t.stable, ns);
             let p_value = rate_greater_p(t.canary, nc, t.stable, ns);
@@ -456,7 +532,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 meaningful,
                 canary_pods: t.canary_pods,
                 exemplars: t.exemplars.clone(),
-                injection: addresses_model(&text),
+                cause,
             }
         })
         .collect();
@@ -468,6 +544,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             .then(b.stable.cmp(&a.stable))
             .then(a.template.cmp(&b.template))
     });
+    let injections = merge_injections(input, &changes_injections(&changes));
     TemplateDiff {
         changes,
         canary_records: nc,
@@ -476,7 +553,37 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         stable_pods: input.stable_pods,
         canary_requests: input.canary_requests,
         stable_requests: input.stable_requests,
+        injections,
     }
+}
+
+/// Injection phrases in template texts (a miner that keeps literal words keeps them).
+fn changes_injections(changes: &[TemplateChange]) -> Vec<InjectionHit> {
+    changes
+        .iter()
+        .filter_map(|c| {
+            addresses_model(&c.template).map(|phrase| InjectionHit {
+                phrase,
+                canary: c.canary,
+                stable: c.stable,
+                exemplar: c
+                    .exemplars
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| c.template.clone()),
+            })
+        })
+        .collect()
+}
+
+fn merge_injections(input: &DiffInput, from_templates: &[InjectionHit]) -> Vec<InjectionHit> {
+    let mut out = input.injections.clone();
+    for h in from_templates {
+        if !out.iter().any(|o| o.phrase == h.phrase) {
+            out.push(h.clone());
+        }
+    }
+    out
 }
 
 /// Ordering tier: 0 is most important.
@@ -532,7 +639,13 @@ pub fn describe(c: &TemplateChange, diff: &TemplateDiff, cfg: &DiffConfig) -> St
         diff.stable_records,
         c.p_value,
     ));
-    if let Some(e) = c.exemplars.first() {
+    if let Some(cause) = &c.cause {
+        s.push_str(&format!(
+            "; cause: \"{}\"",
+            truncate(cause, cfg.detail_chars)
+        ));
+    }
+    if let Some(e) = c.exemplars.first().and_then(|e| e.lines().next()) {
         s.push_str(&format!("; e.g. \"{}\"", truncate(e, cfg.detail_chars)));
     }
     s
@@ -656,19 +769,19 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
             50,
         ));
     }
-    for c in diff.injections() {
+    for h in &diff.injections {
         let detail = format!(
-            "log text addresses an AI model (\"{}\"), treated as data: canary {} vs stable {} records of \"{}\"",
-            c.injection.unwrap_or_default(),
-            c.canary,
-            c.stable,
-            truncate(&c.template, cfg.detail_chars),
+            "log text addresses an AI model (\"{}\"), treated as data: canary {} vs stable {} lines; e.g. \"{}\"",
+            h.phrase,
+            h.canary,
+            h.stable,
+            truncate(&h.exemplar, cfg.detail_chars),
         );
         out.push(Signal::new(
             SignalSource::Log,
             Severity::Info,
             detail,
-            evidence_ref(c),
+            "logs.canary",
             90,
         ));
     }
@@ -773,7 +886,94 @@ pub(crate) mod tests {
                 stable_pods: ev.logs.stable.len(),
                 canary_requests: ev.traffic.and_then(|t| t.canary_requests),
                 stable_requests: ev.traffic.and_then(|t| t.stable_requests),
+                injections: vec![],
             }
+        }
+    }
+
+    fn to_log_level(l: crate::logs::record::Level) -> LogLevel {
+        use crate::logs::record::Level as L;
+        match l {
+            L::Trace => LogLevel::Trace,
+            L::Debug => LogLevel::Debug,
+            L::Info => LogLevel::Info,
+            L::Notice => LogLevel::Notice,
+            L::Warn => LogLevel::Warn,
+            L::Error => LogLevel::Error,
+            L::Fatal => LogLevel::Fatal,
+            L::Unknown => LogLevel::Unknown,
+        }
+    }
+
+    /// Per template: level, canary count, stable count, canary pods, exemplars.
+    type Acc = (LogLevel, u64, u64, Vec<String>, Vec<String>);
+
+    /// The real pipeline's grouping: records (stack traces folded) mined by the
+    /// Drain-style miner; exemplars are the redacted head line plus detail lines.
+    pub(crate) fn miner_input(ev: &Evidence, red: &Redactor) -> DiffInput {
+        use crate::logs::miner::{MinerConfig, TemplateMiner};
+        let mut miner = TemplateMiner::new(MinerConfig::default());
+        // id -> (level, canary, stable, canary pods, exemplars)
+        let mut acc: FxHashMap<u32, Acc> = FxHashMap::default();
+        let (mut nc, mut ns) = (0u64, 0u64);
+        let mut scan = InjectionScan::new();
+        for (is_canary, pods) in [(true, &ev.logs.canary), (false, &ev.logs.stable)] {
+            for pod in pods {
+                for line in &pod.lines {
+                    scan.add(line, is_canary, |l| red.redact(l).into_owned());
+                }
+                for r in crate::logs::record::records(&pod.lines) {
+                    let id = miner.add(&r.message);
+                    let e = acc
+                        .entry(id.0)
+                        .or_insert_with(|| (to_log_level(r.level), 0, 0, vec![], vec![]));
+                    e.0 = e.0.min(to_log_level(r.level));
+                    if is_canary {
+                        nc += 1;
+                        e.1 += 1;
+                        if !e.3.contains(&pod.pod) {
+                            e.3.push(pod.pod.clone());
+                        }
+                    } else {
+                        ns += 1;
+                        e.2 += 1;
+                    }
+                    if e.4.len() < 2 {
+                        let mut text = pod.lines[r.line].clone();
+                        for d in &r.detail {
+                            text.push('\n');
+                            text.push_str(d);
+                        }
+                        e.4.push(red.redact(&text).into_owned());
+                    }
+                }
+            }
+        }
+        let mut templates: Vec<TemplateCounts> = acc
+            .into_iter()
+            .map(
+                |(id, (level, canary, stable, pods, exemplars))| TemplateCounts {
+                    template: red
+                        .redact(miner.template(crate::logs::miner::TemplateId(id)))
+                        .into_owned(),
+                    level,
+                    canary,
+                    stable,
+                    canary_pods: pods.len(),
+                    exemplars,
+                },
+            )
+            .collect();
+        templates.sort_by(|a, b| a.template.cmp(&b.template));
+        DiffInput {
+            templates,
+            canary_records: nc,
+            stable_records: ns,
+            canary_pods: ev.logs.canary.len(),
+            stable_pods: ev.logs.stable.len(),
+            canary_requests: ev.traffic.and_then(|t| t.canary_requests),
+            stable_requests: ev.traffic.and_then(|t| t.stable_requests),
+            injections: scan.finish(),
         }
     }
 
@@ -788,9 +988,16 @@ pub(crate) mod tests {
         crate::evidence::load_file(&path, crate::evidence::DEFAULT_MAX_BYTES).unwrap()
     }
 
-    fn signals_of(prefix: &str) -> (TemplateDiff, Vec<Signal>) {
+    /// Diff and signals of a public scenario, with the test grouper (`miner:
+    /// false`) or the real record grouping + template miner (`miner: true`).
+    fn signals_of(prefix: &str, miner: bool) -> (TemplateDiff, Vec<Signal>) {
         let ev = scenario(prefix);
-        let input = SimpleGrouper::new().input(&ev, &Redactor::new());
+        let red = Redactor::new();
+        let input = if miner {
+            miner_input(&ev, &red)
+        } else {
+            SimpleGrouper::new().input(&ev, &red)
+        };
         let cfg = DiffConfig::default();
         let d = diff(&input, &cfg);
         let s = log_signals(&d, &cfg);
@@ -817,6 +1024,7 @@ pub(crate) mod tests {
             stable_pods: 3,
             canary_requests: None,
             stable_requests: None,
+            injections: vec![],
         }
     }
 
@@ -981,18 +1189,22 @@ pub(crate) mod tests {
             ("p10", "search failed"),
             ("p11", "pool timeout"),
         ] {
-            let (d, s) = signals_of(prefix);
-            let crit = critical(&s);
-            assert!(
-                !crit.is_empty(),
-                "{prefix}: no critical log signal; top: {:#?}",
-                &d.changes[..3.min(d.changes.len())]
-            );
-            assert!(
-                crit.iter().any(|s| s.detail.contains(word)),
-                "{prefix}: no critical signal names {word}: {crit:#?}"
-            );
-            assert!(crit.iter().all(|s| s.detail.len() < 800 && s.evidence.starts_with("logs.canary template")));
+            for miner in [false, true] {
+                let (d, s) = signals_of(prefix, miner);
+                let crit = critical(&s);
+                let top = &d.changes[..3.min(d.changes.len())];
+                assert!(
+                    !crit.is_empty(),
+                    "{prefix} (miner {miner}): no critical log signal; top: {top:#?}"
+                );
+                assert!(
+                    crit.iter().any(|s| s.detail.contains(word)),
+                    "{prefix} (miner {miner}): no critical signal names {word}: {crit:#?}"
+                );
+                assert!(crit.iter().all(
+                    |s| s.detail.len() < 1000 && s.evidence.starts_with("logs.canary template")
+                ));
+            }
         }
     }
 
@@ -1002,22 +1214,24 @@ pub(crate) mod tests {
             "p12", "p13", "p14", "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23",
             "p24",
         ] {
-            let (_, s) = signals_of(prefix);
-            let crit = critical(&s);
-            assert!(crit.is_empty(), "{prefix}: {crit:#?}");
-            let concern: Vec<_> = s
-                .iter()
-                .filter(|s| s.severity == Severity::Concern)
-                .collect();
-            assert!(concern.is_empty(), "{prefix}: {concern:#?}");
+            for miner in [false, true] {
+                let (_, s) = signals_of(prefix, miner);
+                let crit = critical(&s);
+                assert!(crit.is_empty(), "{prefix} (miner {miner}): {crit:#?}");
+                let concern: Vec<_> = s
+                    .iter()
+                    .filter(|s| s.severity == Severity::Concern)
+                    .collect();
+                assert!(concern.is_empty(), "{prefix} (miner {miner}): {concern:#?}");
+            }
         }
     }
 
     #[test]
     fn injection_scenarios_flag_the_injection() {
         for prefix in ["p09", "p10"] {
-            let (d, s) = signals_of(prefix);
-            assert!(d.injections().next().is_some(), "{prefix}");
+            let (d, s) = signals_of(prefix, true);
+            assert!(d.has_injection(), "{prefix}");
             assert!(
                 s.iter()
                     .any(|s| s.detail.contains("addresses an AI") && s.severity == Severity::Info)
