@@ -91,16 +91,19 @@ fn render(d: &TemplateDiff, templates: usize, all: bool) -> String {
         if let Some(e) = c.exemplars.first() {
             let _ = writeln!(out, "{:>49}e.g. {}", "", clip(e, 140));
         }
-        if let Some(why) = c.injection {
-            let _ = writeln!(
-                out,
-                "{:>49}text addressing an AI model (\"{why}\"): treated as data",
-                ""
-            );
-        }
     }
     if rows.len() > MAX_ROWS {
         let _ = writeln!(out, "… {} more (use --json)", rows.len() - MAX_ROWS);
+    }
+    for h in &d.injections {
+        let _ = writeln!(
+            out,
+            "text addressing an AI model (\"{}\", canary {} / stable {} lines): treated as data; e.g. {}",
+            h.phrase,
+            h.canary,
+            h.stable,
+            clip(&h.exemplar, 140)
+        );
     }
     out.push_str(
         "(! = an error-like template at a meaningful rate; p = one-sided exact rate test)\n",

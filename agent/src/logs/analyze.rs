@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::diff::{self, DiffConfig, DiffInput, TemplateCounts, TemplateDiff};
+use super::diff::{self, DiffConfig, DiffInput, InjectionScan, TemplateCounts, TemplateDiff};
 use super::miner::{MinerConfig, TemplateId, TemplateMiner};
 use super::record::{Level, records};
 use crate::evidence::{Evidence, PodLogs, Side};
@@ -69,11 +69,22 @@ impl LogAnalyzer {
         // Keyed by level too: the same words at ERROR and at DEBUG are different facts.
         let mut tallies: FxHashMap<(TemplateId, Level), Tally> = FxHashMap::default();
         let mut records_per_side = [0u64; 2];
+        // Injections hide in variable text that templates mask: scan raw lines.
+        let mut injections = InjectionScan::new();
         for (side, pods) in [
             (Side::Canary, &ev.logs.canary),
             (Side::Stable, &ev.logs.stable),
         ] {
             for (pod_index, pod) in pods.iter().enumerate() {
+                for line in &pod.lines {
+                    injections.add(line, side == Side::Canary, |l| {
+                        self.redactor
+                            .redact(l)
+                            .chars()
+                            .take(EXEMPLAR_CHARS)
+                            .collect()
+                    });
+                }
                 records_per_side[side as usize] +=
                     self.tally_pod(&mut miner, &mut tallies, side, pod_index, pod);
             }
@@ -98,6 +109,7 @@ impl LogAnalyzer {
             stable_pods: pods_with_logs(&ev.logs.stable),
             canary_requests: ev.traffic.and_then(|t| t.canary_requests),
             stable_requests: ev.traffic.and_then(|t| t.stable_requests),
+            injections: injections.finish(),
         };
         let diff = diff::diff(&input, &self.cfg.diff);
         let signals = diff::log_signals(&diff, &self.cfg.diff);
@@ -135,13 +147,24 @@ impl LogAnalyzer {
             if t.exemplars.len() < EXEMPLARS_PER_TEMPLATE && t.exemplar_tries < 8 {
                 t.exemplar_tries += 1;
                 let head = pod.lines.get(rec.line).map(String::as_str).unwrap_or("");
-                let mut text = head.to_owned();
+                // Clip the head and each detail line separately: a long head line
+                // must not crowd out the exception line that names the cause
+                // (p07: the NullPointerException sits under a 250-character ERROR).
+                let mut clipped: String = self
+                    .redactor
+                    .redact(head)
+                    .chars()
+                    .take(EXEMPLAR_CHARS)
+                    .collect();
                 for d in &rec.detail {
-                    text.push_str(" ⏎ ");
-                    text.push_str(d.trim());
+                    clipped.push_str(" ⏎ ");
+                    clipped.extend(
+                        self.redactor
+                            .redact(d.trim())
+                            .chars()
+                            .take(EXEMPLAR_CHARS / 2),
+                    );
                 }
-                let text = self.redactor.redact(&text);
-                let clipped: String = text.chars().take(EXEMPLAR_CHARS).collect();
                 if !t.exemplars.contains(&clipped) {
                     t.exemplars.push(clipped);
                 }

@@ -14,7 +14,7 @@ use tiktoken_rs::CoreBPE;
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 use crate::judge::signal::{Severity, Signal, SignalSource};
-use crate::logs::diff::{Change, LogLevel, TemplateChange, TemplateDiff};
+use crate::logs::diff::{Change, LogLevel, TemplateChange, TemplateDiff, exemplar_lines};
 use crate::redact::Redactor;
 use crate::verdict::{MetricOutcome, MetricResult};
 
@@ -250,7 +250,7 @@ fn template_item(
     let heads = c
         .exemplars
         .iter()
-        .filter_map(|e| e.lines().next())
+        .filter_map(|e| exemplar_lines(e).next())
         .map(|e| clip(e, quote));
     for e in heads.filter(|e| *e != template).take(exemplars) {
         body.push_str(&format!("\nexample: {e}"));
@@ -599,7 +599,7 @@ fn hard_cut(text: &str, budget: usize, counter: &TokenCounter) -> Digest {
 mod tests {
     use super::*;
     use crate::evidence::Better;
-    use crate::logs::diff::tests::{SimpleGrouper, miner_input, scenario};
+    use crate::logs::diff::tests::{SimpleGrouper, scenario};
     use crate::logs::diff::{DiffConfig, diff, log_signals};
     use proptest::prelude::*;
 
@@ -638,14 +638,18 @@ mod tests {
 
     fn digest_of(ev: &Evidence, budget: usize, counter: &TokenCounter) -> Digest {
         let red = Redactor::new();
-        let input = if std::env::var_os("DIGEST_SIMPLE").is_some() {
-            SimpleGrouper::new().input(ev, &red)
+        let (d, signals) = if std::env::var_os("DIGEST_SIMPLE").is_some() {
+            let input = SimpleGrouper::new().input(ev, &red);
+            let cfg = DiffConfig::default();
+            let d = diff(&input, &cfg);
+            let signals = log_signals(&d, &cfg);
+            (d, signals)
         } else {
-            miner_input(ev, &red)
+            let report =
+                crate::logs::LogAnalyzer::new(crate::logs::LogConfig::default(), Redactor::new())
+                    .analyze(ev);
+            (report.diff, report.signals)
         };
-        let cfg = DiffConfig::default();
-        let d = diff(&input, &cfg);
-        let signals = log_signals(&d, &cfg);
         let metrics = metric_rows(ev);
         build_digest(
             &DigestInput {
