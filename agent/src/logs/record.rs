@@ -29,12 +29,12 @@ impl Level {
         let w = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
         Some(match w.len() {
             1..=8 => match w.to_ascii_lowercase().as_str() {
-                "trace" | "trc" => Level::Trace,
-                "debug" | "dbg" | "verbose" => Level::Debug,
+                "trace" | "trc" | "trce" => Level::Trace,
+                "debug" | "dbg" | "dbug" | "verbose" => Level::Debug,
                 "info" | "inf" | "log" | "information" => Level::Info,
                 "notice" => Level::Notice,
                 "warn" | "warning" | "wrn" => Level::Warn,
-                "error" | "err" | "eror" | "severe" => Level::Error,
+                "error" | "err" | "eror" | "severe" | "fail" => Level::Error,
                 "fatal" | "critical" | "crit" | "panic" | "alert" | "emerg" | "dpanic" => {
                     Level::Fatal
                 }
@@ -88,6 +88,9 @@ enum Block {
     GoPanic,
     /// Rust panic: message line, `note:`, `stack backtrace:` and frames.
     RustPanic,
+    /// .NET console logger: `fail: Category[EventId]`, then the message and any
+    /// exception on lines indented by six spaces.
+    Dotnet,
 }
 
 /// Groups the lines of one pod into records. Streaming-friendly in spirit: a
@@ -105,6 +108,13 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
             rec.span += 1;
             block = next_block(block, line);
             if line.trim().is_empty() {
+                continue;
+            }
+            if block == Block::Dotnet && rec.span == 2 {
+                // The head only names the category; the first indented line is
+                // what happened. Category + message is a stable template.
+                rec.message = Cow::Owned(format!("{} {}", rec.message, line.trim()));
+                rec.detail.push(line.trim());
                 continue;
             }
             if replace_message && block == Block::None {
@@ -141,6 +151,9 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
 
 /// The block a head line opens, and its level adjusted for crash heads.
 fn head_block(line: &str, level: Level) -> (Level, Block) {
+    if let Some(dotnet_level) = dotnet_head_level(line) {
+        return (dotnet_level, Block::Dotnet);
+    }
     if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
         return (Level::Fatal, Block::GoPanic);
     }
@@ -204,6 +217,7 @@ fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
                 || trimmed.starts_with("note: ")
                 || trimmed.starts_with("stack backtrace:");
         }
+        Block::Dotnet => return indented,
         Block::Frames | Block::None => {}
     }
     if indented && rec.span > 0 && block == Block::Frames {
@@ -216,6 +230,28 @@ fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
         return is_exception_line(line) || line.starts_with("Traceback (most recent call last)");
     }
     false
+}
+
+/// `2026-11-24T11:05:22.531Z fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]`:
+/// the head of a .NET console-logger entry (optional timestamp, a four-letter
+/// level, the category and event id, nothing else); its level if it is one.
+fn dotnet_head_level(line: &str) -> Option<Level> {
+    let mut tokens = line.split_whitespace();
+    let mut first = tokens.next();
+    if first.is_some_and(is_time_token) {
+        first = tokens.next();
+    }
+    let level = match first? {
+        "trce:" => Level::Trace,
+        "dbug:" => Level::Debug,
+        "info:" => Level::Info,
+        "warn:" => Level::Warn,
+        "fail:" => Level::Error,
+        "crit:" => Level::Fatal,
+        _ => return None,
+    };
+    let category = tokens.next()?;
+    (category.ends_with(']') && category.contains('[') && tokens.next().is_none()).then_some(level)
 }
 
 /// `github.com/acme/x.(*T).Method(0xc000aa35d0, {0x1, 0x4})`: a function line of a goroutine dump.
@@ -820,6 +856,46 @@ mod tests {
         assert_eq!(
             r[1].detail[0],
             "TypeError: Cannot read properties of undefined (reading 'postalCode')"
+        );
+    }
+
+    #[test]
+    fn dotnet_console_logger_entry_is_one_record() {
+        let l = lines(&[
+            "2026-11-24T11:05:22.531Z fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]",
+            "      An unhandled exception has occurred while executing the request.",
+            "      Npgsql.NpgsqlException (0x80004005): Exception while reading from stream",
+            "       ---> System.TimeoutException: Timeout during reading attempt",
+            "         at Npgsql.Internal.NpgsqlReadBuffer.Ensure(Int32 count)",
+            "         --- End of inner exception stack trace ---",
+            "         at Acme.Loyalty.Data.MemberRepository.GetBalanceAsync(Int64 memberId) in /src/MemberRepository.cs:line 58",
+            "2026-11-24T11:05:22.540Z info: Microsoft.AspNetCore.Hosting.Diagnostics[2]",
+            "      Request finished HTTP/1.1 GET http://x/api - 500 - - 29.3483ms",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2, "{r:#?}");
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(r[0].span, 7);
+        assert!(
+            r[0].message.contains("ExceptionHandlerMiddleware"),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[0].message.contains("An unhandled exception"),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[0].detail.iter().any(|d| d.contains("NpgsqlException")),
+            "{:?}",
+            r[0].detail
+        );
+        assert_eq!(r[1].level, Level::Info);
+        assert!(
+            r[1].message.contains("Request finished"),
+            "{}",
+            r[1].message
         );
     }
 
