@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::evidence;
 use crate::judge::Judge;
 use crate::logs::diff::{Change, TemplateDiff};
+use crate::logs::digest::{DigestInput, TokenCounter, build_digest};
 use crate::logs::miner::cluster_lines;
 
 /// Rows of the human view; `--json` has every template.
@@ -37,6 +38,40 @@ pub fn diff(judge: &Judge, path: &Path, max_bytes: u64, json: bool, all: bool) -
     } else {
         write!(out, "{}", render(&report.diff, report.templates, all)).map_err(w)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn digest(judge: &Judge, path: &Path, max_bytes: u64, budget: usize) -> Result<ExitCode> {
+    if budget == 0 {
+        return Err(Error::Usage("--budget must be at least 1 token".into()));
+    }
+    let ev = evidence::load_file(path, max_bytes)?;
+    let assessment = judge.assess(&ev);
+    let counter = TokenCounter::new()?;
+    let input = DigestInput {
+        evidence: &ev,
+        metrics: &assessment.metrics,
+        signals: &assessment.signals,
+        diff: &assessment.logs.diff,
+    };
+    let d = build_digest(&input, budget, &counter, judge.log_analyzer().redactor());
+    let mut out = std::io::stdout().lock();
+    let w = |e| Error::Io {
+        what: "cannot write to stdout".into(),
+        source: e,
+    };
+    writeln!(out, "{}", d.text).map_err(w)?;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "({} tokens of {budget}{})",
+        d.tokens,
+        if d.truncated {
+            ", truncated to fit"
+        } else {
+            ""
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

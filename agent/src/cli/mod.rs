@@ -53,6 +53,20 @@ enum LogsCommand {
     Cluster,
     /// Print the canary-vs-stable template diff of an evidence bundle.
     Diff(LogsDiffArgs),
+    /// Print the token-budgeted, redacted digest a model would read for a bundle.
+    Digest(LogsDigestArgs),
+}
+
+#[derive(Debug, Args)]
+struct LogsDigestArgs {
+    /// The evidence bundle to digest.
+    #[arg(long, value_name = "FILE")]
+    evidence: PathBuf,
+    /// Token budget (counted with the o200k BPE tokenizer).
+    #[arg(long, value_name = "TOKENS", default_value_t = crate::logs::digest::DEFAULT_BUDGET_TOKENS)]
+    budget: usize,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +189,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(args) => run_eval(&judge, &args),
         Command::Demo(args) => demo::run(&judge, args.json),
         Command::Logs(LogsCommand::Cluster) => logs::cluster(),
+        Command::Logs(LogsCommand::Digest(args)) => logs::digest(
+            &judge,
+            &args.evidence,
+            args.limits.max_evidence_bytes,
+            args.budget,
+        ),
         Command::Logs(LogsCommand::Diff(args)) => logs::diff(
             &judge,
             &args.evidence,

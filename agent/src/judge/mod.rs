@@ -90,6 +90,15 @@ impl Judge {
                 usage,
             }) => (Some(opinion), JudgeMode::Hybrid, Some(model), usage),
         };
+        // Reasons quote evidence (event messages, log exemplars, model text),
+        // which is untrusted and may hold secrets: redact every detail here, in
+        // one place, whatever analyser produced it.
+        let redactor = self.logs.redactor();
+        for s in &mut signals {
+            if let std::borrow::Cow::Owned(clean) = redactor.redact(&s.detail) {
+                s.detail = clean;
+            }
+        }
         let decided = self.rule.decide(&subject, signals, opinion.as_ref());
         usage.latency_ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Verdict {
