@@ -349,7 +349,26 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
 }
 
 const MESSAGE_KEYS: [&str; 7] = ["msg", "message", "log", "event", "@message", "text", "body"];
-const ERROR_KEYS: [&str; 5] = ["error", "err", "exception", "error.message", "exc_info"];
+const ERROR_KEYS: [&str; 7] = [
+    "error",
+    "err",
+    "exception",
+    "error.message",
+    "exc_info",
+    "grpc.error",
+    // Serilog's compact JSON puts the exception in `@x`.
+    "@x",
+];
+/// Fields whose value says how a request ended. Masking would turn `500` into
+/// `<*>`, so the value is kept as a class word in the message instead.
+const STATUS_KEYS: [&str; 6] = [
+    "grpc.code",
+    "status",
+    "status_code",
+    "statusCode",
+    "http.status_code",
+    "http_status",
+];
 const LEVEL_KEYS: [&str; 6] = [
     "level",
     "lvl",
@@ -372,7 +391,7 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
         .iter()
         .find_map(|k| obj.get(*k).and_then(Value::as_str));
     let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(meaningful_error_line(s).to_owned()),
         // pino/bunyan serialise errors as {type, message, stack}.
         Value::Object(e) => e.get("message").and_then(Value::as_str).map(|m| {
             match e.get("type").and_then(Value::as_str) {
@@ -382,13 +401,59 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
         }),
         _ => None,
     });
+    let status = status_class(obj);
     let message = match (message, error) {
         (Some(m), Some(e)) => Cow::Owned(format!("{m}: {e}")),
         (Some(m), None) => Cow::Owned(m.to_string()),
         (None, Some(e)) => Cow::Owned(e),
         (None, None) => Cow::Borrowed(line),
     };
-    (level, message)
+    match status {
+        Some(class) => (level, Cow::Owned(format!("{message} [status {class}]"))),
+        None => (level, message),
+    }
+}
+
+/// A multi-line error value (a stack trace in one JSON string) is named by one
+/// line: a Python traceback by its last (`KeyError: 'currency'`), JVM/.NET/Node
+/// traces by their first (`java.lang.IllegalStateException: …`).
+fn meaningful_error_line(s: &str) -> &str {
+    let mut lines = s.lines().map(str::trim).filter(|l| !l.is_empty());
+    match lines.next() {
+        Some(first) if first.starts_with("Traceback (most recent call last)") => {
+            lines.last().unwrap_or(first)
+        }
+        Some(first) => first,
+        None => s,
+    }
+}
+
+/// How a request ended, as a word that survives masking: a gRPC code as is,
+/// an HTTP status as its class.
+fn status_class(obj: &Map<String, Value>) -> Option<String> {
+    let value = STATUS_KEYS
+        .iter()
+        .find_map(|k| obj.get(*k))
+        // pino-http nests it: {"res": {"statusCode": 500}}
+        .or_else(|| obj.get("res").and_then(|r| r.get("statusCode")))?;
+    let http = |code: u64| match code {
+        100..=399 => Some("ok".to_owned()),
+        400..=499 => Some("client-error".to_owned()),
+        500..=599 => Some("server-error".to_owned()),
+        _ => None,
+    };
+    match value {
+        Value::Number(n) => n.as_u64().and_then(http),
+        Value::String(s) if s.chars().all(|c| c.is_ascii_digit()) && !s.is_empty() => {
+            s.parse().ok().and_then(http)
+        }
+        Value::String(s)
+            if s.chars().all(|c| c.is_ascii_alphabetic() || c == '_') && !s.is_empty() =>
+        {
+            Some(s.clone())
+        }
+        _ => None,
+    }
 }
 
 /// `ts=... level=info msg="..." err="..."`: recognised when it has a `msg=`
@@ -397,7 +462,7 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
     if !(line.contains("msg=") || line.starts_with("level=") || line.contains(" level=")) {
         return None;
     }
-    let (mut level, mut msg, mut err) = (None, None, None);
+    let (mut level, mut msg, mut err, mut status) = (None, None, None, None);
     let mut pairs = 0;
     let mut rest = line;
     while !rest.is_empty() {
@@ -420,6 +485,9 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
             "level" | "lvl" | "severity" => level = Level::from_word(value),
             "msg" | "message" => msg = Some(value),
             "err" | "error" => err = Some(value),
+            "status" | "status_code" | "grpc_code" | "code" if status.is_none() => {
+                status = logfmt_status(value);
+            }
             _ => {}
         }
         rest = next;
@@ -434,7 +502,20 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
         (None, Some(e)) => Cow::Borrowed(e),
         (None, None) => Cow::Borrowed(line),
     };
-    Some((level, message))
+    match status {
+        Some(class) => Some((level, Cow::Owned(format!("{message} [status {class}]")))),
+        None => Some((level, message)),
+    }
+}
+
+/// The logfmt twin of [`status_class`].
+fn logfmt_status(value: &str) -> Option<&'static str> {
+    match value.parse::<u64>().ok()? {
+        100..=399 => Some("ok"),
+        400..=499 => Some("client-error"),
+        500..=599 => Some("server-error"),
+        _ => None,
+    }
 }
 
 /// Index of the closing quote in `s` (which starts after the opening one).
@@ -857,6 +938,26 @@ mod tests {
             r[1].detail[0],
             "TypeError: Cannot read properties of undefined (reading 'postalCode')"
         );
+    }
+
+    #[test]
+    fn json_error_fields_keep_the_line_that_names_the_failure() {
+        let l = lines(&[
+            r#"{"event": "unhandled exception", "level": "error", "exception": "Traceback (most recent call last):\n  File \"/app/x.py\", line 3, in f\n    row[\"currency\"]\nKeyError: 'currency'"}"#,
+            r#"{"level":"warn","msg":"finished call","grpc.code":"ResourceExhausted","grpc.error":"rpc error: code = ResourceExhausted desc = message larger than max"}"#,
+            r#"{"level":30,"msg":"request completed","res":{"statusCode":503}}"#,
+            "level=info msg=\"request done\" status=404 path=/x",
+        ]);
+        let r = records(&l);
+        assert_eq!(r[0].message, "unhandled exception: KeyError: 'currency'");
+        assert!(
+            r[1].message.contains("larger than max")
+                && r[1].message.ends_with("[status ResourceExhausted]"),
+            "{}",
+            r[1].message
+        );
+        assert_eq!(r[2].message, "request completed [status server-error]");
+        assert_eq!(r[3].message, "request done [status client-error]");
     }
 
     #[test]
