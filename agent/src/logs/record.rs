@@ -421,7 +421,7 @@ fn meaningful_error_line(s: &str) -> &str {
     let mut lines = s.lines().map(str::trim).filter(|l| !l.is_empty());
     match lines.next() {
         Some(first) if first.starts_with("Traceback (most recent call last)") => {
-            lines.last().unwrap_or(first)
+            lines.next_back().unwrap_or(first)
         }
         Some(first) => first,
         None => s,
