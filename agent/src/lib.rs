@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod judge;
 pub mod logs;
 pub mod redact;
+pub mod text;
 pub mod verdict;
 
 pub use error::{Error, Result};

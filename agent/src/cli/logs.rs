@@ -12,6 +12,7 @@ use crate::judge::Judge;
 use crate::logs::diff::{Change, TemplateDiff};
 use crate::logs::digest::{DigestInput, TokenCounter, build_digest};
 use crate::logs::miner::cluster_lines;
+use crate::text::clip;
 
 /// Rows of the human view; `--json` has every template.
 const MAX_ROWS: usize = 25;
@@ -144,14 +145,4 @@ fn render(d: &TemplateDiff, templates: usize, all: bool) -> String {
         "(! = an error-like template at a meaningful rate; p = one-sided exact rate test)\n",
     );
     out
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }

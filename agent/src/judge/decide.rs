@@ -208,14 +208,9 @@ fn headline(detail: &str) -> &str {
     detail.split("; ").next().unwrap_or(detail)
 }
 
+/// A clipped headline without its closing full stop (the summary adds its own).
 fn clip(s: &str, max: usize) -> String {
-    let s = s.trim_end_matches('.');
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::text::clip(s.trim_end_matches('.'), max)
 }
 
 #[cfg(test)]

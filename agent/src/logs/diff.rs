@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
+use crate::text::clip;
 
 /// Log level of a template: the record parser's level.
 pub use super::record::Level as LogLevel;
@@ -609,16 +610,6 @@ fn tier(c: &TemplateChange) -> u8 {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
@@ -633,7 +624,7 @@ pub fn describe(c: &TemplateChange, diff: &TemplateDiff, cfg: &DiffConfig) -> St
         } else {
             level_name(c.level)
         },
-        truncate(&c.template, cfg.detail_chars),
+        clip(&c.template, cfg.detail_chars),
         c.canary,
         pct(c.canary_rate),
         diff.canary_records,
@@ -651,13 +642,10 @@ pub fn describe(c: &TemplateChange, diff: &TemplateDiff, cfg: &DiffConfig) -> St
         c.p_value,
     ));
     if let Some(cause) = &c.cause {
-        s.push_str(&format!(
-            "; cause: \"{}\"",
-            truncate(cause, cfg.detail_chars)
-        ));
+        s.push_str(&format!("; cause: \"{}\"", clip(cause, cfg.detail_chars)));
     }
     if let Some(e) = c.exemplars.first().and_then(|e| exemplar_lines(e).next()) {
-        s.push_str(&format!("; e.g. \"{}\"", truncate(e, cfg.detail_chars)));
+        s.push_str(&format!("; e.g. \"{}\"", clip(e, cfg.detail_chars)));
     }
     s
 }
@@ -676,7 +664,7 @@ fn level_name(level: LogLevel) -> &'static str {
 }
 
 fn evidence_ref(c: &TemplateChange) -> String {
-    format!("logs.canary template \"{}\"", truncate(&c.template, 80))
+    format!("logs.canary template \"{}\"", clip(&c.template, 80))
 }
 
 /// Strength of a count-based finding, 0..=100: more occurrences and a smaller
@@ -769,7 +757,7 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
         if let Some(top) = novel_other.first() {
             detail.push_str(&format!(
                 "; top: \"{}\"",
-                truncate(&top.template, cfg.detail_chars)
+                clip(&top.template, cfg.detail_chars)
             ));
         }
         out.push(Signal::new(
@@ -786,7 +774,7 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
             h.phrase,
             h.canary,
             h.stable,
-            truncate(&h.exemplar, cfg.detail_chars),
+            clip(&h.exemplar, cfg.detail_chars),
         );
         out.push(Signal::new(
             SignalSource::Log,

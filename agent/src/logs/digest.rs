@@ -9,6 +9,7 @@
 //! the fence marker itself is neutralised, so a log line cannot close the fence
 //! and speak as the operator.
 
+use crate::text::clip;
 use tiktoken_rs::CoreBPE;
 
 use crate::error::{Error, Result};
@@ -138,16 +139,6 @@ fn neutralise(text: &str) -> String {
         last = i + FENCE_NAME.len();
     }
     out.push_str(&text[last..]);
-    out
-}
-
-fn clip(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
     out
 }
 
