@@ -184,10 +184,10 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
                 .iter()
                 .find(|s| s.source != top.source && s.severity == top.severity);
             let shown = 1 + usize::from(second.is_some());
-            let mut text = clip(headline(&top.detail), 200);
+            let mut text = clip(top.short(), 240);
             if let Some(second) = second {
                 text.push_str(", and ");
-                text.push_str(&clip(headline(&second.detail), 160));
+                text.push_str(&clip(second.short(), 160));
             }
             let more = weighty.len() - shown;
             if more > 0 {
@@ -201,11 +201,6 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
         (_, None) => "no evidence strong enough to promote on".to_owned(),
     };
     format!("{subject}: {head}: {body}.")
-}
-
-/// Details read "headline; specifics": the headline is what a summary quotes.
-fn headline(detail: &str) -> &str {
-    detail.split("; ").next().unwrap_or(detail)
 }
 
 /// A clipped headline without its closing full stop (the summary adds its own).

@@ -468,6 +468,22 @@ fn fmt_effect(shift: f64, ratio: Option<f64>, kind: MetricKind, unit: Option<&st
     }
 }
 
+/// A formatted change with its sign: "+3 ms", "-2 ms", "0 ms" (never "+-0").
+pub fn signed(formatted: String) -> String {
+    let zero = formatted
+        .trim_start_matches('-')
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .all(|c| c == '0' || c == '.');
+    if zero {
+        formatted.trim_start_matches('-').to_owned()
+    } else if formatted.starts_with('-') {
+        formatted
+    } else {
+        format!("+{formatted}")
+    }
+}
+
 /// A value with its unit: ratios as percentages.
 pub fn fmt_value(v: Option<f64>, unit: Option<&str>) -> String {
     match v {
@@ -770,6 +786,15 @@ mod tests {
             MetricKind::of("cache_hit_ratio", Some("ratio")),
             MetricKind::Other
         );
+    }
+
+    #[test]
+    fn changes_carry_one_sign() {
+        assert_eq!(signed(fmt_num(-0.0)), "0");
+        assert_eq!(signed(fmt_num(0.0)), "0");
+        assert_eq!(signed(fmt_num(2.5)), "+2.5");
+        assert_eq!(signed(fmt_num(-2.5)), "-2.5");
+        assert_eq!(signed(fmt_unit(-0.0, Some("ms"))), "0 ms");
     }
 
     #[test]

@@ -732,13 +732,23 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
         } else {
             Severity::Info
         };
-        out.push(Signal::new(
-            SignalSource::Log,
-            severity,
-            detail,
-            evidence_ref(c),
-            strength(c),
-        ));
+        let headline = format!(
+            "{} error on canary: {} ({} vs {} on stable)",
+            c.change.as_str(),
+            clip(c.cause.as_deref().unwrap_or(&c.template), 140),
+            c.canary,
+            c.stable
+        );
+        out.push(
+            Signal::new(
+                SignalSource::Log,
+                severity,
+                detail,
+                evidence_ref(c),
+                strength(c),
+            )
+            .with_headline(headline),
+        );
     }
     let novel_other: Vec<&TemplateChange> = diff
         .changes
