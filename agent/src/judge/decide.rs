@@ -180,9 +180,14 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
         (_, Some(top)) => {
             // The top signal and the strongest one of another kind (a metric and
             // the log line behind it, say): two independent facts in one sentence.
+            // Logs usually name the cause of what metrics and pods show, so a log
+            // signal is preferred as the second fact.
+            let other = |s: &&&Signal| s.source != top.source && s.severity == top.severity;
             let second = weighty
                 .iter()
-                .find(|s| s.source != top.source && s.severity == top.severity);
+                .filter(other)
+                .find(|s| s.source == SignalSource::Log)
+                .or_else(|| weighty.iter().find(other));
             let shown = 1 + usize::from(second.is_some());
             let mut text = clip(top.short(), 240);
             if let Some(second) = second {
