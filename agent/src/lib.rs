@@ -12,6 +12,7 @@ pub mod judge;
 pub mod llm;
 pub mod logs;
 pub mod redact;
+pub mod text;
 pub mod verdict;
 
 pub use error::{Error, Result};

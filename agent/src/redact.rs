@@ -384,7 +384,7 @@ fn shannon_entropy(s: &str) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::{Evidence, load_file};
 

@@ -115,3 +115,93 @@ fn no_arguments_is_a_usage_error() {
     let out = rollwise(&[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn secrets_in_events_and_logs_never_reach_the_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("secret.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&bundle(&[0.0; 6], &[0.0; 6], "promote")).expect("json");
+    let aws = "AKIAQWERTYUIOPASDFGH";
+    let pw = "hunter2-Sup3rS3cret!";
+    v["events"] = serde_json::json!([{
+        "object": "Pod/checkout-c4n4ry-a", "type": "Warning", "reason": "FailedMount",
+        "message": format!("mount failed: aws_access_key_id={aws} password={pw}"), "count": 3
+    }]);
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!("ERROR db login failed for user=app password={pw} attempt={i}"))
+        .collect();
+    v["logs"]["canary"][0]["lines"] = serde_json::json!(lines);
+    std::fs::write(&p, v.to_string()).expect("write");
+    for args in [
+        vec!["analyze", "--evidence", p.to_str().expect("utf8"), "--json"],
+        vec!["analyze", "--evidence", p.to_str().expect("utf8")],
+        vec!["logs", "diff", "--evidence", p.to_str().expect("utf8")],
+        vec!["logs", "digest", "--evidence", p.to_str().expect("utf8")],
+    ] {
+        let out = rollwise(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let all = stdout(&out) + &stderr(&out);
+        assert!(
+            !all.contains(aws) && !all.contains(pw),
+            "{args:?} leaked: {all}"
+        );
+    }
+    // The warning itself is still reported, and the new error logs keep it from promoting.
+    let out = rollwise(&["analyze", "--evidence", p.to_str().expect("utf8"), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_ne!(v["verdict"], "promote");
+    assert!(v["reasons"].to_string().contains("FailedMount"));
+}
+
+#[test]
+fn logs_cluster_prints_one_id_per_line() {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rollwise"))
+        .args(["logs", "cluster"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(
+            b"user 1 logged in from 10.0.0.1\nuser 22 logged in from 10.0.0.7\ndisk full on /var\n",
+        )
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let ids: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf8")
+        .lines()
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[0], ids[2]);
+}
+
+#[test]
+fn logs_digest_respects_the_budget_and_names_the_cause() {
+    let out = rollwise(&[
+        "logs",
+        "digest",
+        "--evidence",
+        &public("p03-inventory-go-panic.json"),
+        "--budget",
+        "600",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("index out of range"),
+        "{}",
+        stdout(&out)
+    );
+    let tokens: usize = stderr(&out)
+        .trim_start_matches('(')
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("token count on stderr");
+    assert!(tokens <= 600, "{tokens}");
+}

@@ -51,7 +51,7 @@ fn local_smollm2_returns_a_schema_valid_verdict() {
     ] {
         let ev = scenario(name);
         let a = Judge::default().assess(&ev);
-        let digest = rollwise::llm::hybrid::log_digest(&ev, &a, llm.config().digest_tokens);
+        let digest = super::digest_for(&ev, llm.config().digest_tokens);
         let started = Instant::now();
         let advice = rt.block_on(llm.advise(&ev, &a, &digest));
         let Advice::Opinion {

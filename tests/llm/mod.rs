@@ -63,6 +63,13 @@ fn over_http(fake: &FakeEndpoint, cfg: LlmConfig) -> HybridJudge {
     HybridJudge::with_model(Judge::default(), Arc::new(chat), cfg).unwrap()
 }
 
+/// The digest the hybrid judge sends for `ev`.
+pub fn digest_for(ev: &Evidence, budget: usize) -> rollwise::llm::LogDigest {
+    let judge = Judge::default();
+    let counter = rollwise::logs::digest::TokenCounter::new().unwrap();
+    rollwise::llm::hybrid::log_digest(&judge, &counter, ev, &judge.assess(ev), budget)
+}
+
 fn statistics_only(ev: &Evidence) -> Verdict {
     Judge::default().judge(ev)
 }
@@ -101,10 +108,13 @@ fn request_carries_model_schema_key_and_fenced_digest_only() {
     assert_eq!(messages[1]["role"], "user");
     let user = messages[1]["content"].as_str().unwrap();
     assert!(
-        user.contains("<untrusted-data source=\"log digest\">"),
-        "{user}"
+        user.contains("# Canary step digest"),
+        "the digest is sent: {user}"
     );
-    assert!(user.contains("<untrusted-data source=\"kubernetes events\">"));
+    assert!(
+        user.contains("<untrusted-log-data>"),
+        "log text is fenced: {user}"
+    );
     assert!(
         user.contains("address an AI model"),
         "the injection is pointed out to the model"
@@ -123,8 +133,7 @@ fn request_carries_model_schema_key_and_fenced_digest_only() {
 /// Raw log lines may reach the model only as part of the digest (a template
 /// with nothing variable in it looks like the line it came from).
 fn assert_no_raw_lines_beyond_digest(ev: &Evidence, body: &str) {
-    let digest =
-        rollwise::llm::hybrid::log_digest(ev, &Judge::default().assess(ev), cfg().digest_tokens);
+    let digest = digest_for(ev, cfg().digest_tokens);
     let body: String = serde_json::from_str::<serde_json::Value>(body).unwrap()["messages"]
         .as_array()
         .unwrap()

@@ -49,7 +49,7 @@ fn every_prompt_renders_for_a_public_scenario() {
             )
         };
         let a = Judge::default().assess(&ev);
-        let digest = rollwise::llm::hybrid::log_digest(&ev, &a, LlmConfig::default().digest_tokens);
+        let digest = super::digest_for(&ev, LlmConfig::default().digest_tokens);
         for (format, ftag) in [
             (OutputFormat::JsonSchema, "json_schema"),
             (OutputFormat::ToolCall, "tool"),
@@ -95,7 +95,7 @@ fn sent_prompts_are_redacted_renderings() {
         .render(
             &ev,
             &a,
-            &rollwise::llm::LogDigest::default(),
+            &super::digest_for(&ev, 1200),
             OutputFormat::JsonSchema,
         )
         .unwrap();

@@ -1,6 +1,7 @@
 //! The `rollwise` command line. `main.rs` only calls [`main`].
 
 mod demo;
+mod logs;
 mod render;
 
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::evidence::{self, DEFAULT_MAX_BYTES};
 use crate::judge::{Judge, JudgeConfig};
 use crate::llm::config::{LlmSwitch, SelectionInputs, select};
 use crate::llm::{HybridJudge, LlmConfig, LlmSelection};
+use crate::logs::LogConfig;
 
 pub use render::render_verdict;
 
@@ -42,6 +44,46 @@ enum Command {
     Eval(EvalArgs),
     /// Judge the bundled example scenarios and show what a user would see.
     Demo(DemoArgs),
+    /// Log tools: template mining and the canary-vs-stable template diff.
+    #[command(subcommand)]
+    Logs(LogsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCommand {
+    /// Read log lines on stdin, print one template id per input line, in order.
+    Cluster,
+    /// Print the canary-vs-stable template diff of an evidence bundle.
+    Diff(LogsDiffArgs),
+    /// Print the token-budgeted, redacted digest a model would read for a bundle.
+    Digest(LogsDigestArgs),
+}
+
+#[derive(Debug, Args)]
+struct LogsDigestArgs {
+    /// The evidence bundle to digest.
+    #[arg(long, value_name = "FILE")]
+    evidence: PathBuf,
+    /// Token budget (counted with the o200k BPE tokenizer).
+    #[arg(long, value_name = "TOKENS", default_value_t = crate::logs::digest::DEFAULT_BUDGET_TOKENS)]
+    budget: usize,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+#[derive(Debug, Args)]
+struct LogsDiffArgs {
+    /// The evidence bundle whose logs to compare.
+    #[arg(long, value_name = "FILE")]
+    evidence: PathBuf,
+    /// Print the diff as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Also list background templates (same rate on both versions).
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +225,7 @@ fn init_tracing(level: &str) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let judge = Judge::new(JudgeConfig::default());
+    let judge = || Judge::new(JudgeConfig::default(), LogConfig::default());
     match cli.command {
         Command::Analyze(args) => {
             let hybrid = build_judge(judge, &args.llm, false)?;
@@ -202,6 +244,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let hybrid = build_judge(judge, &args.llm, true)?;
             demo::run(&hybrid, args.json)
         }
+        Command::Logs(LogsCommand::Cluster) => logs::cluster(),
+        Command::Logs(LogsCommand::Digest(args)) => logs::digest(
+            &judge(),
+            &args.evidence,
+            args.limits.max_evidence_bytes,
+            args.budget,
+        ),
+        Command::Logs(LogsCommand::Diff(args)) => logs::diff(
+            &judge(),
+            &args.evidence,
+            args.limits.max_evidence_bytes,
+            args.json,
+            args.all,
+        ),
     }
 }
 
@@ -230,7 +286,7 @@ fn load_config(path: Option<&std::path::Path>) -> Result<LlmConfig> {
 /// Flags, environment and configuration file → the judge to use. The demo
 /// prefers the bundled local model when no endpoint is configured, and falls
 /// back to statistics and logs (saying so) when it cannot start.
-fn build_judge(judge: Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> {
+fn build_judge(judge: impl Fn() -> Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> {
     let cfg = load_config(args.config.as_deref())?;
     let env = |k: &str| std::env::var(k).ok();
     let inputs = SelectionInputs {
@@ -252,9 +308,9 @@ fn build_judge(judge: Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> 
             },
         };
     }
-    match HybridJudge::from_selection(judge.clone(), &selection, cfg, venv.as_deref()) {
+    match HybridJudge::from_selection(judge(), &selection, cfg, venv.as_deref()) {
         Err(e) if demo && selection == LlmSelection::Local => Ok(HybridJudge::statistics_only(
-            judge,
+            judge(),
             format!("the local model could not start: {e}"),
         )),
         other => other,

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::evidence::Decision;
-use crate::judge::metrics::{fmt_num, fmt_p, fmt_value};
+use crate::judge::metrics::{fmt_num, fmt_p, fmt_value, signed};
 use crate::judge::signal::Severity;
 use crate::verdict::{JudgeMode, MetricOutcome, Verdict};
 
@@ -88,14 +88,10 @@ pub fn render_verdict(v: &Verdict) -> String {
             let unit = m.unit.as_deref();
             let effect = match (m.shift, m.ratio) {
                 (Some(s), _) if unit == Some("ratio") => {
-                    format!(
-                        "{}{} pp",
-                        if s >= 0.0 { "+" } else { "" },
-                        fmt_num(s * 100.0)
-                    )
+                    format!("{} pp", signed(fmt_num(s * 100.0)))
                 }
                 (_, Some(r)) => format!("×{}", fmt_num(r)),
-                (Some(s), None) => format!("{}{}", if s >= 0.0 { "+" } else { "" }, fmt_num(s)),
+                (Some(s), None) => signed(fmt_num(s)),
                 (None, _) => "—".into(),
             };
             let outcome = match m.outcome {

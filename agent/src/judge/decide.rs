@@ -180,14 +180,19 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
         (_, Some(top)) => {
             // The top signal and the strongest one of another kind (a metric and
             // the log line behind it, say): two independent facts in one sentence.
+            // Logs usually name the cause of what metrics and pods show, so a log
+            // signal is preferred as the second fact.
+            let other = |s: &&&Signal| s.source != top.source && s.severity == top.severity;
             let second = weighty
                 .iter()
-                .find(|s| s.source != top.source && s.severity == top.severity);
+                .filter(other)
+                .find(|s| s.source == SignalSource::Log)
+                .or_else(|| weighty.iter().find(other));
             let shown = 1 + usize::from(second.is_some());
-            let mut text = clip(headline(&top.detail), 200);
+            let mut text = clip(top.short(), 240);
             if let Some(second) = second {
                 text.push_str(", and ");
-                text.push_str(&clip(headline(&second.detail), 160));
+                text.push_str(&clip(second.short(), 160));
             }
             let more = weighty.len() - shown;
             if more > 0 {
@@ -203,19 +208,9 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
     format!("{subject}: {head}: {body}.")
 }
 
-/// Details read "headline; specifics": the headline is what a summary quotes.
-fn headline(detail: &str) -> &str {
-    detail.split("; ").next().unwrap_or(detail)
-}
-
+/// A clipped headline without its closing full stop (the summary adds its own).
 fn clip(s: &str, max: usize) -> String {
-    let s = s.trim_end_matches('.');
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::text::clip(s.trim_end_matches('.'), max)
 }
 
 #[cfg(test)]

@@ -357,7 +357,10 @@ fn thin_traffic_regression(
     if x_c < cfg.min_failures_thin_traffic {
         return None;
     }
-    let p = stats::conditional_binomial_sf(x_c, n_c, x_s, n_s)?;
+    if x_c > n_c || x_s > n_s {
+        return None;
+    }
+    let p = stats::rate_greater_p(x_c, n_c, x_s, n_s);
     let (obs_c, obs_s) = (x_c as f64 / n_c as f64, x_s as f64 / n_s as f64);
     if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, m.better) {
         Some((
@@ -462,6 +465,22 @@ fn fmt_effect(shift: f64, ratio: Option<f64>, kind: MetricKind, unit: Option<&st
                 None => abs,
             }
         }
+    }
+}
+
+/// A formatted change with its sign: "+3 ms", "-2 ms", "0 ms" (never "+-0").
+pub fn signed(formatted: String) -> String {
+    let zero = formatted
+        .trim_start_matches('-')
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .all(|c| c == '0' || c == '.');
+    if zero {
+        formatted.trim_start_matches('-').to_owned()
+    } else if formatted.starts_with('-') {
+        formatted
+    } else {
+        format!("+{formatted}")
     }
 }
 
@@ -767,6 +786,15 @@ mod tests {
             MetricKind::of("cache_hit_ratio", Some("ratio")),
             MetricKind::Other
         );
+    }
+
+    #[test]
+    fn changes_carry_one_sign() {
+        assert_eq!(signed(fmt_num(-0.0)), "0");
+        assert_eq!(signed(fmt_num(0.0)), "0");
+        assert_eq!(signed(fmt_num(2.5)), "+2.5");
+        assert_eq!(signed(fmt_num(-2.5)), "-2.5");
+        assert_eq!(signed(fmt_unit(-0.0, Some("ms"))), "0 ms");
     }
 
     #[test]

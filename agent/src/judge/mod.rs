@@ -12,24 +12,32 @@ pub mod stats;
 use std::time::Instant;
 
 use crate::evidence::Evidence;
+use crate::logs::{LogAnalyzer, LogConfig, LogReport};
 use crate::verdict::{JudgeMode, RolloutSummary, Usage, Verdict};
 pub use config::JudgeConfig;
 pub use decide::{AdvisoryOpinion, DecisionRule};
 pub use signal::{Severity, Signal, SignalSource};
 
-/// Judges evidence bundles. Built once, used for many bundles.
-#[derive(Debug, Default, Clone)]
+/// Judges evidence bundles. Built once (it compiles the redaction patterns),
+/// used for many bundles.
+#[derive(Debug, Default)]
 pub struct Judge {
     cfg: JudgeConfig,
     rule: DecisionRule,
+    logs: LogAnalyzer,
 }
 
 impl Judge {
-    pub fn new(cfg: JudgeConfig) -> Self {
+    pub fn new(cfg: JudgeConfig, logs: LogConfig) -> Self {
         Judge {
             cfg,
             rule: DecisionRule,
+            logs: LogAnalyzer::new(logs, crate::redact::Redactor::new()),
         }
+    }
+
+    pub fn log_analyzer(&self) -> &LogAnalyzer {
+        &self.logs
     }
 
     pub fn config(&self) -> &JudgeConfig {
@@ -50,9 +58,12 @@ impl Judge {
         let (metrics, mut signals) = metrics::judge_metrics(ev, &self.cfg);
         signals.extend(pods::pod_signals(ev, &self.cfg));
         signals.extend(evidence_signals::evidence_signals(ev, &self.cfg));
+        let logs = self.logs.analyze(ev);
+        signals.extend(logs.signals.iter().cloned());
         Assessment {
             metrics,
             signals,
+            logs,
             started,
         }
     }
@@ -79,6 +90,23 @@ impl Judge {
                 usage,
             }) => (Some(opinion), JudgeMode::Hybrid, Some(model), usage),
         };
+        // Reasons quote evidence (event messages, log exemplars, model text),
+        // which is untrusted and may hold secrets: redact every detail here, in
+        // one place, whatever analyser produced it.
+        let redactor = self.logs.redactor();
+        for s in &mut signals {
+            if let std::borrow::Cow::Owned(clean) = redactor.redact(&s.detail) {
+                s.detail = clean;
+            }
+        }
+        // The model's rationale is quoted in a reason too, and a model may echo
+        // what it read.
+        let opinion = opinion.map(|mut o| {
+            if let std::borrow::Cow::Owned(clean) = redactor.redact(&o.rationale) {
+                o.rationale = clean;
+            }
+            o
+        });
         let decided = self.rule.decide(&subject, signals, opinion.as_ref());
         usage.latency_ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Verdict {
@@ -107,6 +135,8 @@ impl Judge {
 pub struct Assessment {
     pub metrics: Vec<crate::verdict::MetricResult>,
     pub signals: Vec<Signal>,
+    /// The template diff behind the log signals (what the digest is built from).
+    pub logs: LogReport,
     started: Instant,
 }
 

@@ -74,6 +74,10 @@ pub struct Signal {
     /// How sure the analyser is of this signal, 0..=100 (for a metric, from its
     /// p-value and effect; for counts, from the counts).
     pub strength: u8,
+    /// A short form for one-sentence summaries, when the detail's first clause
+    /// is not it (a log signal names its cause line, not the generic head).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
 }
 
 impl Signal {
@@ -90,6 +94,21 @@ impl Signal {
             detail: detail.into(),
             evidence: evidence.into(),
             strength: strength.min(100),
+            headline: None,
+        }
+    }
+
+    pub fn with_headline(mut self, headline: impl Into<String>) -> Self {
+        self.headline = Some(headline.into());
+        self
+    }
+
+    /// What a one-sentence summary quotes: the headline, else the detail up to
+    /// its first "; " (details read "headline; specifics").
+    pub fn short(&self) -> &str {
+        match &self.headline {
+            Some(h) => h,
+            None => self.detail.split("; ").next().unwrap_or(&self.detail),
         }
     }
 }

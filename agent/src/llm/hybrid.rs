@@ -2,7 +2,6 @@
 //! is selected. The tokio runtime and the local server exist only when a model
 //! does, so `--llm off` stays as fast as before.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::judge::{BaselineResult, LogDigest};
@@ -13,8 +12,7 @@ use super::{ChatModel, LlmConfig, LlmJudge, LlmSelection};
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 use crate::judge::{Assessment, Judge};
-use crate::logs::miner::{MinerConfig, TemplateMiner};
-use crate::logs::record::{Level, records};
+use crate::logs::digest::{DigestInput, TokenCounter, build_digest};
 use crate::verdict::Verdict;
 
 /// Limits for the bundled local model (see `from_selection`).
@@ -36,6 +34,7 @@ pub struct HybridJudge {
 struct LlmSession {
     rt: tokio::runtime::Runtime,
     llm: LlmJudge,
+    counter: TokenCounter,
     // Declared after `llm` so the server outlives every client of it.
     _server: Option<LocalServer>,
 }
@@ -75,6 +74,7 @@ impl HybridJudge {
             llm: Some(LlmSession {
                 rt,
                 llm: LlmJudge::new(model, cfg)?,
+                counter: TokenCounter::new()?,
                 _server: server,
             }),
             off_reason: String::new(),
@@ -149,7 +149,13 @@ impl HybridJudge {
     pub fn analyze(&self, ev: &Evidence) -> Verdict {
         let a = self.judge.assess(ev);
         let advice = self.llm.as_ref().map(|s| {
-            let digest = log_digest(ev, &a, s.llm.config().digest_tokens);
+            let digest = log_digest(
+                &self.judge,
+                &s.counter,
+                ev,
+                &a,
+                s.llm.config().digest_tokens,
+            );
             s.rt.block_on(s.llm.advise(ev, &a, &digest))
         });
         self.judge.decide(ev, a, advice)
@@ -163,94 +169,26 @@ impl HybridJudge {
     }
 }
 
-/// Characters per token for budgeting the digest (English log text with cl100k
-/// averages about 4; 3.5 errs towards fewer lines).
-const CHARS_PER_TOKEN: f64 = 3.5;
-const TOP_TEMPLATES: usize = 40;
-
-/// The log digest the model reads.
-///
-/// Interim: a canary-vs-stable template table built with the template miner,
-/// until `logs::digest::build_digest` (token-budgeted, with the template diff)
-/// lands; the prompt and the LLM judge already take a [`LogDigest`] and need no
-/// change then. Raw lines never reach the prompt: only mined templates (variable
-/// parts masked) with counts per side.
-pub fn log_digest(ev: &Evidence, _a: &Assessment, budget_tokens: usize) -> LogDigest {
-    let mut miner = TemplateMiner::new(MinerConfig::default());
-    // template id -> (canary count, stable count, worst level)
-    let mut counts: HashMap<u32, (u32, u32, Level)> = HashMap::new();
-    for (side, pods) in [(0, &ev.logs.canary), (1, &ev.logs.stable)] {
-        for p in pods {
-            for r in records(&p.lines) {
-                let id = miner.add(&r.message);
-                let e = counts.entry(id.0).or_insert((0, 0, Level::Trace));
-                if side == 0 {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
-                if level_rank(r.level) > level_rank(e.2) {
-                    e.2 = r.level;
-                }
-            }
-        }
-    }
-    if counts.is_empty() {
-        return LogDigest::default();
-    }
-    let mut rows: Vec<(u32, u32, u32, Level)> = counts
-        .into_iter()
-        .map(|(id, (c, s, l))| (id, c, s, l))
-        .collect();
-    // New on the canary first, then errors, then by how much more the canary logs.
-    rows.sort_by(|a, b| {
-        let novel = |r: &(u32, u32, u32, Level)| r.1 > 0 && r.2 == 0;
-        novel(b)
-            .cmp(&novel(a))
-            .then(level_rank(b.3).cmp(&level_rank(a.3)))
-            .then((i64::from(b.1) - i64::from(b.2)).cmp(&(i64::from(a.1) - i64::from(a.2))))
-            .then(a.0.cmp(&b.0))
-    });
-    let budget_chars = (budget_tokens as f64 * CHARS_PER_TOKEN) as usize;
-    let mut text = String::from("canary | stable | level | template\n");
-    let mut truncated = false;
-    for (shown, (id, c, s, level)) in rows.iter().enumerate() {
-        let template = miner.template(crate::logs::miner::TemplateId(*id));
-        let template: String = template.chars().take(200).collect();
-        let line = format!("{c} | {s} | {} | {template}\n", level_word(*level));
-        if shown >= TOP_TEMPLATES || text.len() + line.len() > budget_chars {
-            truncated = true;
-            break;
-        }
-        text.push_str(&line);
-    }
-    let tokens = (text.len() as f64 / CHARS_PER_TOKEN).ceil() as usize;
-    LogDigest {
-        text,
-        tokens,
-        truncated,
-    }
-}
-
-fn level_rank(l: Level) -> u8 {
-    match l {
-        Level::Trace | Level::Debug | Level::Unknown => 0,
-        Level::Info | Level::Notice => 1,
-        Level::Warn => 2,
-        Level::Error => 3,
-        Level::Fatal => 4,
-    }
-}
-
-fn level_word(l: Level) -> &'static str {
-    match l {
-        Level::Trace => "trace",
-        Level::Debug => "debug",
-        Level::Info => "info",
-        Level::Notice => "notice",
-        Level::Warn => "warn",
-        Level::Error => "error",
-        Level::Fatal => "fatal",
-        Level::Unknown => "-",
-    }
+/// The log digest the model reads: the log-intelligence module's token-budgeted,
+/// redacted digest (header, findings, metrics, pods and events, canary-vs-stable
+/// templates with fenced exemplars). Raw log lines never reach a prompt.
+pub fn log_digest(
+    judge: &Judge,
+    counter: &TokenCounter,
+    ev: &Evidence,
+    a: &Assessment,
+    budget_tokens: usize,
+) -> LogDigest {
+    let input = DigestInput {
+        evidence: ev,
+        metrics: &a.metrics,
+        signals: &a.signals,
+        diff: &a.logs.diff,
+    };
+    build_digest(
+        &input,
+        budget_tokens,
+        counter,
+        judge.log_analyzer().redactor(),
+    )
 }

@@ -22,12 +22,17 @@ use crate::verdict::Usage;
 /// Name of the reply schema / tool, as the endpoint sees it.
 pub const SCHEMA_NAME: &str = "canary_verdict";
 
-/// The log digest the model reads (never raw logs).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LogDigest {
-    pub text: String,
-    pub tokens: usize,
-    pub truncated: bool,
+/// The log digest the model reads (never raw logs): built by
+/// [`crate::logs::digest::build_digest`].
+pub type LogDigest = crate::logs::digest::Digest;
+
+/// No digest (a bundle without logs, or tests).
+pub fn empty_digest() -> LogDigest {
+    LogDigest {
+        text: String::new(),
+        tokens: 0,
+        truncated: false,
+    }
 }
 
 /// What the seed plugin's approach produced on one scenario: the model's verdict
@@ -250,7 +255,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(j.advise(&ev, &a, &LogDigest::default()))
+        rt.block_on(j.advise(&ev, &a, &empty_digest()))
     }
 
     const OK: &str = r#"{"verdict":"abort","confidence":70,"summary":"errors rose","reasons":["r1"],"suspected_root_cause":"NPE"}"#;

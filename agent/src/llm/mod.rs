@@ -26,7 +26,7 @@ use std::time::Duration;
 
 pub use config::{LlmConfig, LlmSelection, PromptStyle, StructuredOutput};
 pub use hybrid::HybridJudge;
-pub use judge::{BaselineResult, LlmJudge, LogDigest};
+pub use judge::{BaselineResult, LlmJudge, LogDigest, empty_digest};
 pub use reply::LlmReply;
 
 /// A boxed future, so `ChatModel` stays object-safe and the CLI can choose the

@@ -1,5 +1,11 @@
-//! Log intelligence: template mining, canary-vs-stable template diff, digest.
+//! Log intelligence: records and template mining, the canary-vs-stable template
+//! diff and its signals, and the token-budgeted digest a model reads.
 
+pub mod analyze;
+pub mod diff;
+pub mod digest;
 pub mod mask;
 pub mod miner;
 pub mod record;
+
+pub use analyze::{LogAnalyzer, LogConfig, LogReport};

@@ -29,12 +29,12 @@ impl Level {
         let w = word.trim_matches(|c: char| !c.is_ascii_alphabetic());
         Some(match w.len() {
             1..=8 => match w.to_ascii_lowercase().as_str() {
-                "trace" | "trc" => Level::Trace,
-                "debug" | "dbg" | "verbose" => Level::Debug,
+                "trace" | "trc" | "trce" => Level::Trace,
+                "debug" | "dbg" | "dbug" | "verbose" => Level::Debug,
                 "info" | "inf" | "log" | "information" => Level::Info,
                 "notice" => Level::Notice,
                 "warn" | "warning" | "wrn" => Level::Warn,
-                "error" | "err" | "eror" | "severe" => Level::Error,
+                "error" | "err" | "eror" | "severe" | "fail" => Level::Error,
                 "fatal" | "critical" | "crit" | "panic" | "alert" | "emerg" | "dpanic" => {
                     Level::Fatal
                 }
@@ -88,6 +88,9 @@ enum Block {
     GoPanic,
     /// Rust panic: message line, `note:`, `stack backtrace:` and frames.
     RustPanic,
+    /// .NET console logger: `fail: Category[EventId]`, then the message and any
+    /// exception on lines indented by six spaces.
+    Dotnet,
 }
 
 /// Groups the lines of one pod into records. Streaming-friendly in spirit: a
@@ -105,6 +108,13 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
             rec.span += 1;
             block = next_block(block, line);
             if line.trim().is_empty() {
+                continue;
+            }
+            if block == Block::Dotnet && rec.span == 2 {
+                // The head only names the category; the first indented line is
+                // what happened. Category + message is a stable template.
+                rec.message = Cow::Owned(format!("{} {}", rec.message, line.trim()));
+                rec.detail.push(line.trim());
                 continue;
             }
             if replace_message && block == Block::None {
@@ -141,6 +151,9 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
 
 /// The block a head line opens, and its level adjusted for crash heads.
 fn head_block(line: &str, level: Level) -> (Level, Block) {
+    if let Some(dotnet_level) = dotnet_head_level(line) {
+        return (dotnet_level, Block::Dotnet);
+    }
     if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
         return (Level::Fatal, Block::GoPanic);
     }
@@ -204,6 +217,7 @@ fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
                 || trimmed.starts_with("note: ")
                 || trimmed.starts_with("stack backtrace:");
         }
+        Block::Dotnet => return indented,
         Block::Frames | Block::None => {}
     }
     if indented && rec.span > 0 && block == Block::Frames {
@@ -216,6 +230,28 @@ fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
         return is_exception_line(line) || line.starts_with("Traceback (most recent call last)");
     }
     false
+}
+
+/// `2026-11-24T11:05:22.531Z fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]`:
+/// the head of a .NET console-logger entry (optional timestamp, a four-letter
+/// level, the category and event id, nothing else); its level if it is one.
+fn dotnet_head_level(line: &str) -> Option<Level> {
+    let mut tokens = line.split_whitespace();
+    let mut first = tokens.next();
+    if first.is_some_and(is_time_token) {
+        first = tokens.next();
+    }
+    let level = match first? {
+        "trce:" => Level::Trace,
+        "dbug:" => Level::Debug,
+        "info:" => Level::Info,
+        "warn:" => Level::Warn,
+        "fail:" => Level::Error,
+        "crit:" => Level::Fatal,
+        _ => return None,
+    };
+    let category = tokens.next()?;
+    (category.ends_with(']') && category.contains('[') && tokens.next().is_none()).then_some(level)
 }
 
 /// `github.com/acme/x.(*T).Method(0xc000aa35d0, {0x1, 0x4})`: a function line of a goroutine dump.
@@ -313,7 +349,26 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
 }
 
 const MESSAGE_KEYS: [&str; 7] = ["msg", "message", "log", "event", "@message", "text", "body"];
-const ERROR_KEYS: [&str; 5] = ["error", "err", "exception", "error.message", "exc_info"];
+const ERROR_KEYS: [&str; 7] = [
+    "error",
+    "err",
+    "exception",
+    "error.message",
+    "exc_info",
+    "grpc.error",
+    // Serilog's compact JSON puts the exception in `@x`.
+    "@x",
+];
+/// Fields whose value says how a request ended. Masking would turn `500` into
+/// `<*>`, so the value is kept as a class word in the message instead.
+const STATUS_KEYS: [&str; 6] = [
+    "grpc.code",
+    "status",
+    "status_code",
+    "statusCode",
+    "http.status_code",
+    "http_status",
+];
 const LEVEL_KEYS: [&str; 6] = [
     "level",
     "lvl",
@@ -336,7 +391,7 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
         .iter()
         .find_map(|k| obj.get(*k).and_then(Value::as_str));
     let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(meaningful_error_line(s).to_owned()),
         // pino/bunyan serialise errors as {type, message, stack}.
         Value::Object(e) => e.get("message").and_then(Value::as_str).map(|m| {
             match e.get("type").and_then(Value::as_str) {
@@ -346,13 +401,59 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
         }),
         _ => None,
     });
+    let status = status_class(obj);
     let message = match (message, error) {
         (Some(m), Some(e)) => Cow::Owned(format!("{m}: {e}")),
         (Some(m), None) => Cow::Owned(m.to_string()),
         (None, Some(e)) => Cow::Owned(e),
         (None, None) => Cow::Borrowed(line),
     };
-    (level, message)
+    match status {
+        Some(class) => (level, Cow::Owned(format!("{message} [status {class}]"))),
+        None => (level, message),
+    }
+}
+
+/// A multi-line error value (a stack trace in one JSON string) is named by one
+/// line: a Python traceback by its last (`KeyError: 'currency'`), JVM/.NET/Node
+/// traces by their first (`java.lang.IllegalStateException: …`).
+fn meaningful_error_line(s: &str) -> &str {
+    let mut lines = s.lines().map(str::trim).filter(|l| !l.is_empty());
+    match lines.next() {
+        Some(first) if first.starts_with("Traceback (most recent call last)") => {
+            lines.next_back().unwrap_or(first)
+        }
+        Some(first) => first,
+        None => s,
+    }
+}
+
+/// How a request ended, as a word that survives masking: a gRPC code as is,
+/// an HTTP status as its class.
+fn status_class(obj: &Map<String, Value>) -> Option<String> {
+    let value = STATUS_KEYS
+        .iter()
+        .find_map(|k| obj.get(*k))
+        // pino-http nests it: {"res": {"statusCode": 500}}
+        .or_else(|| obj.get("res").and_then(|r| r.get("statusCode")))?;
+    let http = |code: u64| match code {
+        100..=399 => Some("ok".to_owned()),
+        400..=499 => Some("client-error".to_owned()),
+        500..=599 => Some("server-error".to_owned()),
+        _ => None,
+    };
+    match value {
+        Value::Number(n) => n.as_u64().and_then(http),
+        Value::String(s) if s.chars().all(|c| c.is_ascii_digit()) && !s.is_empty() => {
+            s.parse().ok().and_then(http)
+        }
+        Value::String(s)
+            if s.chars().all(|c| c.is_ascii_alphabetic() || c == '_') && !s.is_empty() =>
+        {
+            Some(s.clone())
+        }
+        _ => None,
+    }
 }
 
 /// `ts=... level=info msg="..." err="..."`: recognised when it has a `msg=`
@@ -361,7 +462,7 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
     if !(line.contains("msg=") || line.starts_with("level=") || line.contains(" level=")) {
         return None;
     }
-    let (mut level, mut msg, mut err) = (None, None, None);
+    let (mut level, mut msg, mut err, mut status) = (None, None, None, None);
     let mut pairs = 0;
     let mut rest = line;
     while !rest.is_empty() {
@@ -384,6 +485,9 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
             "level" | "lvl" | "severity" => level = Level::from_word(value),
             "msg" | "message" => msg = Some(value),
             "err" | "error" => err = Some(value),
+            "status" | "status_code" | "grpc_code" | "code" if status.is_none() => {
+                status = logfmt_status(value);
+            }
             _ => {}
         }
         rest = next;
@@ -398,7 +502,20 @@ fn parse_logfmt(line: &str) -> Option<(Level, Cow<'_, str>)> {
         (None, Some(e)) => Cow::Borrowed(e),
         (None, None) => Cow::Borrowed(line),
     };
-    Some((level, message))
+    match status {
+        Some(class) => Some((level, Cow::Owned(format!("{message} [status {class}]")))),
+        None => Some((level, message)),
+    }
+}
+
+/// The logfmt twin of [`status_class`].
+fn logfmt_status(value: &str) -> Option<&'static str> {
+    match value.parse::<u64>().ok()? {
+        100..=399 => Some("ok"),
+        400..=499 => Some("client-error"),
+        500..=599 => Some("server-error"),
+        _ => None,
+    }
 }
 
 /// Index of the closing quote in `s` (which starts after the opening one).
@@ -820,6 +937,66 @@ mod tests {
         assert_eq!(
             r[1].detail[0],
             "TypeError: Cannot read properties of undefined (reading 'postalCode')"
+        );
+    }
+
+    #[test]
+    fn json_error_fields_keep_the_line_that_names_the_failure() {
+        let l = lines(&[
+            r#"{"event": "unhandled exception", "level": "error", "exception": "Traceback (most recent call last):\n  File \"/app/x.py\", line 3, in f\n    row[\"currency\"]\nKeyError: 'currency'"}"#,
+            r#"{"level":"warn","msg":"finished call","grpc.code":"ResourceExhausted","grpc.error":"rpc error: code = ResourceExhausted desc = message larger than max"}"#,
+            r#"{"level":30,"msg":"request completed","res":{"statusCode":503}}"#,
+            "level=info msg=\"request done\" status=404 path=/x",
+        ]);
+        let r = records(&l);
+        assert_eq!(r[0].message, "unhandled exception: KeyError: 'currency'");
+        assert!(
+            r[1].message.contains("larger than max")
+                && r[1].message.ends_with("[status ResourceExhausted]"),
+            "{}",
+            r[1].message
+        );
+        assert_eq!(r[2].message, "request completed [status server-error]");
+        assert_eq!(r[3].message, "request done [status client-error]");
+    }
+
+    #[test]
+    fn dotnet_console_logger_entry_is_one_record() {
+        let l = lines(&[
+            "2026-11-24T11:05:22.531Z fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]",
+            "      An unhandled exception has occurred while executing the request.",
+            "      Npgsql.NpgsqlException (0x80004005): Exception while reading from stream",
+            "       ---> System.TimeoutException: Timeout during reading attempt",
+            "         at Npgsql.Internal.NpgsqlReadBuffer.Ensure(Int32 count)",
+            "         --- End of inner exception stack trace ---",
+            "         at Acme.Loyalty.Data.MemberRepository.GetBalanceAsync(Int64 memberId) in /src/MemberRepository.cs:line 58",
+            "2026-11-24T11:05:22.540Z info: Microsoft.AspNetCore.Hosting.Diagnostics[2]",
+            "      Request finished HTTP/1.1 GET http://x/api - 500 - - 29.3483ms",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 2, "{r:#?}");
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(r[0].span, 7);
+        assert!(
+            r[0].message.contains("ExceptionHandlerMiddleware"),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[0].message.contains("An unhandled exception"),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[0].detail.iter().any(|d| d.contains("NpgsqlException")),
+            "{:?}",
+            r[0].detail
+        );
+        assert_eq!(r[1].level, Level::Info);
+        assert!(
+            r[1].message.contains("Request finished"),
+            "{}",
+            r[1].message
         );
     }
 

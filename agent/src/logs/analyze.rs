@@ -1,0 +1,175 @@
+//! From raw pod logs to log signals: group lines into records, mine templates
+//! over both versions with one miner (so a template means the same on both
+//! sides), count per side, diff, and turn the diff into signals.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::diff::{self, DiffConfig, DiffInput, InjectionScan, TemplateCounts, TemplateDiff};
+use super::miner::{MinerConfig, TemplateId, TemplateMiner};
+use super::record::{Level, records};
+use crate::evidence::{Evidence, PodLogs, Side};
+use crate::judge::signal::Signal;
+use crate::redact::Redactor;
+
+/// Exemplar lines kept per template: enough to show a person, bounded memory.
+const EXEMPLARS_PER_TEMPLATE: usize = 2;
+/// An exemplar is the record's head line plus its first detail lines, clipped.
+const EXEMPLAR_CHARS: usize = 400;
+
+#[derive(Debug, Clone, Default)]
+pub struct LogConfig {
+    pub miner: MinerConfig,
+    pub diff: DiffConfig,
+}
+
+/// The log part of an assessment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogReport {
+    pub diff: TemplateDiff,
+    pub templates: usize,
+    #[serde(skip)]
+    pub signals: Vec<Signal>,
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    canary: u64,
+    stable: u64,
+    canary_pods: usize,
+    last_canary_pod: Option<usize>,
+    exemplars: Vec<String>,
+    /// Records looked at for an exemplar: bounded so that a template whose
+    /// first lines are identical does not cost a redaction per line.
+    exemplar_tries: u8,
+}
+
+#[derive(Debug, Default)]
+pub struct LogAnalyzer {
+    cfg: LogConfig,
+    redactor: Redactor,
+}
+
+impl LogAnalyzer {
+    pub fn new(cfg: LogConfig, redactor: Redactor) -> Self {
+        LogAnalyzer { cfg, redactor }
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.cfg
+    }
+
+    pub fn analyze(&self, ev: &Evidence) -> LogReport {
+        let mut miner = TemplateMiner::new(self.cfg.miner.clone());
+        // Keyed by level too: the same words at ERROR and at DEBUG are different facts.
+        let mut tallies: FxHashMap<(TemplateId, Level), Tally> = FxHashMap::default();
+        let mut records_per_side = [0u64; 2];
+        // Injections hide in variable text that templates mask: scan raw lines.
+        let mut injections = InjectionScan::new();
+        for (side, pods) in [
+            (Side::Canary, &ev.logs.canary),
+            (Side::Stable, &ev.logs.stable),
+        ] {
+            for (pod_index, pod) in pods.iter().enumerate() {
+                for line in &pod.lines {
+                    injections.add(line, side == Side::Canary, |l| {
+                        self.redactor
+                            .redact(l)
+                            .chars()
+                            .take(EXEMPLAR_CHARS)
+                            .collect()
+                    });
+                }
+                records_per_side[side as usize] +=
+                    self.tally_pod(&mut miner, &mut tallies, side, pod_index, pod);
+            }
+        }
+        let pods_with_logs = |pods: &[PodLogs]| pods.iter().filter(|p| !p.lines.is_empty()).count();
+        let templates = tallies
+            .into_iter()
+            .map(|((id, level), t)| TemplateCounts {
+                template: miner.template(id).to_owned(),
+                level,
+                canary: t.canary,
+                stable: t.stable,
+                canary_pods: t.canary_pods,
+                exemplars: t.exemplars,
+            })
+            .collect();
+        let input = DiffInput {
+            templates,
+            canary_records: records_per_side[Side::Canary as usize],
+            stable_records: records_per_side[Side::Stable as usize],
+            canary_pods: pods_with_logs(&ev.logs.canary),
+            stable_pods: pods_with_logs(&ev.logs.stable),
+            canary_requests: ev.traffic.and_then(|t| t.canary_requests),
+            stable_requests: ev.traffic.and_then(|t| t.stable_requests),
+            injections: injections.finish(),
+        };
+        let diff = diff::diff(&input, &self.cfg.diff);
+        let signals = diff::log_signals(&diff, &self.cfg.diff);
+        LogReport {
+            diff,
+            templates: miner.len(),
+            signals,
+        }
+    }
+
+    /// Mine one pod's records into the tallies; returns how many records it had.
+    fn tally_pod(
+        &self,
+        miner: &mut TemplateMiner,
+        tallies: &mut FxHashMap<(TemplateId, Level), Tally>,
+        side: Side,
+        pod_index: usize,
+        pod: &PodLogs,
+    ) -> u64 {
+        let mut n = 0;
+        for rec in records(&pod.lines) {
+            n += 1;
+            let id = miner.add(&rec.message);
+            let t = tallies.entry((id, rec.level)).or_default();
+            match side {
+                Side::Canary => {
+                    t.canary += 1;
+                    if t.last_canary_pod != Some(pod_index) {
+                        t.last_canary_pod = Some(pod_index);
+                        t.canary_pods += 1;
+                    }
+                }
+                Side::Stable => t.stable += 1,
+            }
+            if t.exemplars.len() < EXEMPLARS_PER_TEMPLATE && t.exemplar_tries < 8 {
+                t.exemplar_tries += 1;
+                let head = pod.lines.get(rec.line).map(String::as_str).unwrap_or("");
+                // Clip the head and each detail line separately: a long head line
+                // must not crowd out the exception line that names the cause
+                // (p07: the NullPointerException sits under a 250-character ERROR).
+                let mut clipped: String = self
+                    .redactor
+                    .redact(head)
+                    .chars()
+                    .take(EXEMPLAR_CHARS)
+                    .collect();
+                for d in &rec.detail {
+                    clipped.push_str(" ⏎ ");
+                    clipped.extend(
+                        self.redactor
+                            .redact(d.trim())
+                            .chars()
+                            .take(EXEMPLAR_CHARS / 2),
+                    );
+                }
+                if !t.exemplars.contains(&clipped) {
+                    t.exemplars.push(clipped);
+                }
+            }
+        }
+        n
+    }
+}

@@ -1,0 +1,27 @@
+//! Small text helpers shared by everything that quotes evidence to a person or a
+//! model.
+
+/// `text` on one line (runs of white space folded to one space), at most `max`
+/// characters, with `…` where it was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clips_on_characters_and_folds_lines() {
+        assert_eq!(clip("a\n  b\tc", 10), "a b c");
+        assert_eq!(clip("héllo wörld", 5), "héll…");
+        assert_eq!(clip("", 3), "");
+        assert_eq!(clip("abc", 0), "…");
+    }
+}
