@@ -93,6 +93,8 @@ pub struct Scores {
     pub leaked_secrets: usize,
     /// Mean prompt + completion tokens per analysis.
     pub tokens_per_analysis: f64,
+    /// Median prompt + completion tokens per analysis (one huge log skews the mean).
+    pub tokens_per_analysis_median: f64,
     /// Analyses where a model was asked but gave no usable answer.
     pub model_unavailable: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,8 +113,14 @@ pub struct BaselineScores {
     pub prompt_tokens_total: u64,
     pub completion_tokens_total: u64,
     pub tokens_per_analysis: f64,
+    pub tokens_per_analysis_median: f64,
     pub latency_ms_median: f64,
     pub unavailable: u32,
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    crate::judge::stats::median(&v).unwrap_or(0.0)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,6 +368,12 @@ pub fn scores(results: &[ScenarioResult]) -> Scores {
     } else {
         (s.prompt_tokens_total + s.completion_tokens_total) as f64 / results.len() as f64
     };
+    s.tokens_per_analysis_median = median_of(
+        results
+            .iter()
+            .map(|r| (r.prompt_tokens + r.completion_tokens) as f64)
+            .collect(),
+    );
     s.model_unavailable = results
         .iter()
         .filter(|r| r.mode == JudgeMode::StatisticsAndLogs && r.model.is_some())
@@ -401,6 +415,11 @@ fn baseline_scores(results: &[ScenarioResult]) -> Option<BaselineScores> {
         prompt_tokens_total: prompt,
         completion_tokens_total: completion,
         tokens_per_analysis: (prompt + completion) as f64 / n,
+        tokens_per_analysis_median: median_of(
+            runs.iter()
+                .map(|(_, b)| (b.prompt_tokens + b.completion_tokens) as f64)
+                .collect(),
+        ),
         latency_ms_median: crate::judge::stats::median(&lat).unwrap_or(0.0),
         unavailable: count(&|_, b| b.verdict.is_none()),
     })

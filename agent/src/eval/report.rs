@@ -44,8 +44,8 @@ pub fn render_markdown(r: &EvalReport) -> String {
     );
     let _ = writeln!(
         out,
-        "| tokens per analysis (prompt + completion, mean) | {:.0} |",
-        s.tokens_per_analysis
+        "| tokens per analysis (prompt + completion), median / mean | {:.0} / {:.0} |",
+        s.tokens_per_analysis_median, s.tokens_per_analysis
     );
     let _ = writeln!(
         out,
@@ -80,7 +80,12 @@ pub fn render_markdown(r: &EvalReport) -> String {
         );
         let _ = writeln!(
             out,
-            "| tokens per analysis (mean) | {:.0} | {:.0} |",
+            "| tokens per analysis, median | {:.0} | {:.0} |",
+            s.tokens_per_analysis_median, b.tokens_per_analysis_median
+        );
+        let _ = writeln!(
+            out,
+            "| tokens per analysis, mean | {:.0} | {:.0} |",
             s.tokens_per_analysis, b.tokens_per_analysis
         );
         let _ = writeln!(
