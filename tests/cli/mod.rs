@@ -3,6 +3,7 @@
 mod analyze;
 mod demo;
 mod eval;
+mod llm;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
