@@ -6,7 +6,8 @@
 //! - any `Concern` → at best inconclusive;
 //! - promote needs positive evidence (at least one `Pass` signal) and nothing worse;
 //! - an advisory opinion (the LLM) can only move a verdict towards caution:
-//!   promote → inconclusive, inconclusive → abort; it never produces promote.
+//!   promote → inconclusive, inconclusive → abort; it never produces promote,
+//!   and it moves nothing unless it is at least `MIN_ADVISER_CONFIDENCE` sure.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,11 @@ pub struct Decided {
     pub reasons: Vec<Reason>,
 }
 
+/// Below this confidence an adviser's opinion is recorded but moves nothing: a
+/// small local model answers "abort (1%)" on a no-traffic canary, which is a
+/// guess, not a judgement worth blocking a rollout on.
+pub const MIN_ADVISER_CONFIDENCE: u8 = 50;
+
 #[derive(Debug, Clone, Default)]
 pub struct DecisionRule;
 
@@ -55,7 +61,8 @@ impl DecisionRule {
         opinion: Option<&AdvisoryOpinion>,
     ) -> Decided {
         let floor = Self::floor(&signals);
-        let verdict = match (floor, opinion.map(|o| o.verdict)) {
+        let weighty = opinion.filter(|o| o.confidence >= MIN_ADVISER_CONFIDENCE);
+        let verdict = match (floor, weighty.map(|o| o.verdict)) {
             (Decision::Abort, _) => Decision::Abort,
             (Decision::Inconclusive, Some(Decision::Abort)) => Decision::Abort,
             (Decision::Inconclusive, _) => Decision::Inconclusive,
@@ -65,7 +72,9 @@ impl DecisionRule {
             (Decision::Promote, _) => Decision::Promote,
         };
         if let Some(o) = opinion {
-            let effect = if verdict == floor {
+            let effect = if o.confidence < MIN_ADVISER_CONFIDENCE {
+                "too unsure to change the verdict"
+            } else if verdict == floor {
                 "agrees or cannot change the verdict"
             } else {
                 "moved the verdict towards caution"
@@ -292,6 +301,33 @@ mod tests {
             r.decide("x", critical, Some(&opinion(Decision::Promote)))
                 .verdict,
             Decision::Abort
+        );
+    }
+
+    #[test]
+    fn an_unsure_opinion_moves_nothing() {
+        let r = DecisionRule;
+        let unsure = AdvisoryOpinion {
+            verdict: Decision::Abort,
+            confidence: MIN_ADVISER_CONFIDENCE - 1,
+            rationale: "guess".into(),
+        };
+        let ambiguous = vec![sig(Severity::Pass), sig(Severity::Concern)];
+        let d = r.decide("x", ambiguous.clone(), Some(&unsure));
+        assert_eq!(d.verdict, Decision::Inconclusive);
+        assert!(d.reasons.iter().any(|x| x.detail.contains("too unsure")));
+        let sure = AdvisoryOpinion {
+            confidence: MIN_ADVISER_CONFIDENCE,
+            ..unsure
+        };
+        assert_eq!(
+            r.decide("x", ambiguous, Some(&sure)).verdict,
+            Decision::Abort
+        );
+        assert_eq!(
+            r.decide("x", vec![sig(Severity::Pass)], Some(&sure))
+                .verdict,
+            Decision::Inconclusive
         );
     }
 

@@ -33,6 +33,8 @@ pub struct LlmConfig {
     /// `full` for hosted models; `compact` (fewer tokens, same facts) for small
     /// local ones, where every prompt token costs milliseconds of CPU.
     pub prompt_style: PromptStyle,
+    /// Sent as `frequency_penalty` when set (-2..=2).
+    pub frequency_penalty: Option<f32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -71,6 +73,7 @@ impl Default for LlmConfig {
             prompts_dir: None,
             digest_tokens: 1200,
             prompt_style: PromptStyle::Full,
+            frequency_penalty: None,
         }
     }
 }
@@ -93,6 +96,13 @@ impl LlmConfig {
             return Err(Error::Config(format!(
                 "llm.temperature must be in 0..=2, got {}",
                 self.temperature
+            )));
+        }
+        if let Some(p) = self.frequency_penalty
+            && !(-2.0..=2.0).contains(&p)
+        {
+            return Err(Error::Config(format!(
+                "llm.frequency-penalty must be in -2..=2, got {p}"
             )));
         }
         if self.max_tokens < 64 {

@@ -118,6 +118,7 @@ impl LlmJudge {
             format,
             max_tokens: self.cfg.max_tokens,
             temperature: self.cfg.temperature,
+            frequency_penalty: self.cfg.frequency_penalty,
         }
     }
 

@@ -67,6 +67,9 @@ pub struct ChatRequest {
     pub format: OutputFormat,
     pub max_tokens: u32,
     pub temperature: f32,
+    /// OpenAI's `frequency_penalty`, when set: small models loop on a phrase
+    /// until a string's length bound, and every looped token costs time.
+    pub frequency_penalty: Option<f32>,
 }
 
 /// The raw answer: the JSON text (message content or tool-call arguments) and

@@ -85,6 +85,7 @@ impl OpenAiChat {
             // server (llama.cpp, vLLM, Ollama) reads it; OpenAI still accepts it
             // for non-reasoning models.
             max_tokens: Some(req.max_tokens),
+            frequency_penalty: req.frequency_penalty,
             ..Default::default()
         };
         match req.format {
