@@ -15,6 +15,10 @@
 //! follow-up literature found it masks nearly every parameter while constants
 //! with digits (`HTTP/1.1`, `log4j`) are rare and harmless when masked.
 
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
 /// The wildcard a masked value becomes in templates.
 pub const WILDCARD: &str = "<*>";
 
@@ -62,7 +66,7 @@ const fn build_class_table() -> [u8; 256] {
 ///
 /// Tokens are stored back to back in one `String` so that masking a line
 /// allocates nothing once the buffers have grown to the longest line.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MaskedTokens {
     text: String,
     ends: Vec<u32>,
@@ -121,6 +125,11 @@ impl MaskedTokens {
             let token = &text[start..i];
             if seen & (DIGIT | SPECIAL) == 0 {
                 self.text.push_str(token);
+                // A plain word is never `<*>`; only a unit after a value needs `finish_token`.
+                if !self.text.as_bytes()[..token_start].ends_with(WILDCARD.as_bytes()) {
+                    self.ends.push(self.text.len() as u32);
+                    continue;
+                }
             } else {
                 mask_token(token, &mut self.text);
             }
@@ -168,6 +177,27 @@ impl MaskedTokens {
         }
         self.text.push_str(WILDCARD);
         self.ends.push(self.text.len() as u32);
+    }
+
+    /// A hash of the tokens (text and boundaries), for the miner's memo.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(self.text.as_bytes());
+        h.write_usize(self.ends.len());
+        h.finish()
+    }
+
+    /// Length of the tokens' text, separators not counted.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Becomes a copy of `other`, reusing this one's buffers.
+    pub(crate) fn copy_from(&mut self, other: &MaskedTokens) {
+        self.text.clear();
+        self.text.push_str(&other.text);
+        self.ends.clear();
+        self.ends.extend_from_slice(&other.ends);
     }
 
     fn token_start(&self, i: usize) -> usize {
@@ -255,7 +285,9 @@ fn push_value(run: &str, token_start: usize, out: &mut String) {
         .take_while(|&&c| matches!(c, b'.' | b'-' | b'#'))
         .count();
     let core_end = b.len() - trail;
-    out.push_str(&run[..lead]);
+    if lead > 0 {
+        out.push_str(&run[..lead]);
+    }
     if core_end == lead {
         // Only punctuation around a digit-free core: nothing to mask after all.
         out.push_str(&run[lead..]);
@@ -269,7 +301,9 @@ fn push_value(run: &str, token_start: usize, out: &mut String) {
     } else {
         out.push_str(WILDCARD);
     }
-    out.push_str(&run[core_end..]);
+    if trail > 0 {
+        out.push_str(&run[core_end..]);
+    }
 }
 
 /// End of the `:port` after a `host.name` that ends at `colon`, if there is

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 
 /// Identifies a template for the life of a [`TemplateMiner`]. Ids are dense,
 /// in order of first appearance, and survive generalisation of the template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct TemplateId(pub u32);
 
 /// Tuning of the miner. One configuration serves all log sources: the LogHub
@@ -49,6 +49,10 @@ pub struct MinerConfig {
     /// Merge templates of different token counts whose words (tokens with a
     /// letter) are the same; see `add_tokens`.
     pub merge_skeletons: bool,
+    /// Slots of the memo of recent masked messages and their template (0
+    /// turns it off). Exact: an entry is used only while no template has
+    /// changed since it was stored, so ids are the same with and without it.
+    pub memo_slots: usize,
 }
 
 impl Default for MinerConfig {
@@ -60,6 +64,57 @@ impl Default for MinerConfig {
             max_templates: 50_000,
             value_weight: 0.5,
             merge_skeletons: true,
+            memo_slots: 4096,
+        }
+    }
+}
+
+/// Longest masked text (bytes) the memo keeps, so that its memory is bounded.
+const MEMO_MAX_TEXT: usize = 512;
+
+/// Direct-mapped memo: masked message → template, for the messages that left
+/// the miner unchanged. The miner's `generation` counts changes (new template,
+/// generalised template, overflow); an entry stored at generation `g` says
+/// "in the state of generation `g`, these tokens go to `id` and change
+/// nothing", so it is valid exactly while the generation is still `g`, and a
+/// hit returns what the full path would. Masked messages repeat heavily once
+/// templates have settled, so this skips routing and similarity for most lines.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Vec<MemoSlot>,
+}
+
+#[derive(Debug, Default)]
+struct MemoSlot {
+    /// 0: empty (generations start at 1).
+    generation: u64,
+    tokens: MaskedTokens,
+    id: TemplateId,
+}
+
+impl Memo {
+    /// The slot for `tokens`, if the memo is on and `tokens` are short enough to keep.
+    fn slot(&mut self, tokens: &MaskedTokens, slots: usize) -> Option<usize> {
+        if slots == 0 || tokens.text_len() > MEMO_MAX_TEXT {
+            return None;
+        }
+        if self.slots.is_empty() {
+            self.slots
+                .resize_with(slots.next_power_of_two(), MemoSlot::default);
+        }
+        Some(tokens.fingerprint() as usize & (self.slots.len() - 1))
+    }
+
+    fn get(&self, slot: usize, tokens: &MaskedTokens, generation: u64) -> Option<TemplateId> {
+        let entry = self.slots.get(slot)?;
+        (entry.generation == generation && entry.tokens == *tokens).then_some(entry.id)
+    }
+
+    fn put(&mut self, slot: usize, tokens: &MaskedTokens, generation: u64, id: TemplateId) {
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.generation = generation;
+            entry.tokens.copy_from(tokens);
+            entry.id = id;
         }
     }
 }
@@ -155,6 +210,9 @@ pub struct TemplateMiner {
     /// Public id by skeleton (the template's tokens that carry a letter).
     skeletons: FxHashMap<Box<str>, u32>,
     overflow: Option<TemplateId>,
+    /// Changes so far (templates created or generalised, overflow opened), from 1.
+    generation: u64,
+    memo: Memo,
     interner: Interner,
     scratch: MaskedTokens,
     /// Interned ids of the scratch tokens.
@@ -173,6 +231,8 @@ impl TemplateMiner {
             representative: Vec::new(),
             skeletons: FxHashMap::default(),
             overflow: None,
+            generation: 1,
+            memo: Memo::default(),
             interner: Interner::new(),
             scratch: MaskedTokens::new(),
             ids: Vec::new(),
@@ -194,11 +254,23 @@ impl TemplateMiner {
     }
 
     fn add_scratch(&mut self) -> TemplateId {
+        let slot = self.memo.slot(&self.scratch, self.cfg.memo_slots);
+        if let Some(slot) = slot
+            && let Some(id) = self.memo.get(slot, &self.scratch, self.generation)
+        {
+            return id;
+        }
+        let generation = self.generation;
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(self.scratch.iter().map(|t| self.interner.get(t)));
         let id = self.add_tokens(&mut ids);
         self.ids = ids;
+        if let Some(slot) = slot
+            && self.generation == generation
+        {
+            self.memo.put(slot, &self.scratch, generation, id);
+        }
         id
     }
 
@@ -239,15 +311,22 @@ impl TemplateMiner {
             && let Some(best) = self.best_match(leaf, tokens)
         {
             if self.generalise(best, tokens) {
+                self.generation += 1;
                 let public = self.public[best as usize];
                 self.register_skeleton(best, public);
             }
             return TemplateId(self.public[best as usize]);
         }
         if self.templates.len() >= self.cfg.max_templates {
-            let next = self.representative.len() as u32;
-            return *self.overflow.get_or_insert(TemplateId(next));
+            if let Some(overflow) = self.overflow {
+                return overflow;
+            }
+            self.generation += 1;
+            let overflow = TemplateId(self.representative.len() as u32);
+            self.overflow = Some(overflow);
+            return overflow;
         }
+        self.generation += 1;
         let id = self.templates.len() as u32;
         for (t, text) in tokens.iter_mut().zip(self.scratch.iter()) {
             if *t == UNKNOWN_ID {
@@ -438,13 +517,22 @@ fn skeleton(tokens: &[u32], interner: &Interner, out: &mut String) {
 /// are mined straight out of `input`'s buffer: the complete lines of each
 /// buffer are UTF-8-validated at once and the masker finds the line ends as
 /// it goes; only a line split across two reads is copied.
-pub fn cluster_lines(mut input: impl BufRead, out: impl Write) -> Result<u64> {
+pub fn cluster_lines(input: impl BufRead, out: impl Write) -> Result<u64> {
+    cluster_lines_with(MinerConfig::default(), input, out)
+}
+
+/// [`cluster_lines`] with a given miner configuration.
+pub fn cluster_lines_with(
+    cfg: MinerConfig,
+    mut input: impl BufRead,
+    out: impl Write,
+) -> Result<u64> {
     let mut sink = IdSink {
         out: std::io::BufWriter::with_capacity(1 << 16, out),
         digits: [0u8; 11],
         count: 0,
     };
-    let mut miner = TemplateMiner::default();
+    let mut miner = TemplateMiner::new(cfg);
     // The start of a line whose end is not in the buffer yet; bounded by the longest line.
     let mut partial = Vec::new();
     loop {
@@ -630,6 +718,51 @@ mod tests {
         assert_eq!(n, 5);
         assert_eq!(String::from_utf8_lossy(&out), "0\n0\n1\n2\n3\n");
         Ok(())
+    }
+
+    #[test]
+    fn cluster_lines_handles_small_buffers_and_bad_utf8() -> Result<()> {
+        let mut input = b"a b 1\r\na b 2\nx y z\n\n".to_vec();
+        input.extend_from_slice(b"caf\xe9 closed\ncafe closed\nlast line without newline");
+        let mut whole = Vec::new();
+        cluster_lines(input.as_slice(), &mut whole)?;
+        assert_eq!(String::from_utf8_lossy(&whole), "0\n0\n1\n2\n3\n4\n5\n");
+        for capacity in 1..8 {
+            let mut out = Vec::new();
+            let reader = std::io::BufReader::with_capacity(capacity, input.as_slice());
+            assert_eq!(cluster_lines(reader, &mut out)?, 7);
+            assert_eq!(out, whole, "buffer of {capacity} bytes");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn memo_does_not_change_ids() {
+        let lines = [
+            "session opened for alice from web",
+            "session opened for alice from web",
+            "disk full on volume data",
+            "session opened for bob from web",
+            "session opened for alice from web",
+            "session opened for carol from mobile",
+            "disk full on volume data",
+            "session opened for alice from web",
+            "took 12 ms",
+            "took 13 ms",
+        ];
+        let run = |memo_slots| {
+            let cfg = MinerConfig {
+                memo_slots,
+                max_templates: 3,
+                ..MinerConfig::default()
+            };
+            let mut m = TemplateMiner::new(cfg);
+            let ids: Vec<_> = lines.iter().cycle().take(40).map(|l| m.add(l)).collect();
+            let templates: Vec<String> = m.templates().map(|(_, t)| t.to_string()).collect();
+            (ids, templates)
+        };
+        assert_eq!(run(4096), run(0));
+        assert_eq!(run(1), run(0));
     }
 
     #[test]
