@@ -69,8 +69,10 @@ impl Default for MinerConfig {
     }
 }
 
-/// Longest masked text (bytes) the memo keeps, so that its memory is bounded.
+/// Longest masked text (bytes) and most tokens the memo keeps, so that its
+/// memory is bounded: at most about 1 KiB a slot.
 const MEMO_MAX_TEXT: usize = 512;
+const MEMO_MAX_TOKENS: usize = 128;
 
 /// Direct-mapped memo: masked message → template, for the messages that left
 /// the miner unchanged. The miner's `generation` counts changes (new template,
@@ -95,7 +97,7 @@ struct MemoSlot {
 impl Memo {
     /// The slot for `tokens`, if the memo is on and `tokens` are short enough to keep.
     fn slot(&mut self, tokens: &MaskedTokens, slots: usize) -> Option<usize> {
-        if slots == 0 || tokens.text_len() > MEMO_MAX_TEXT {
+        if slots == 0 || tokens.text_len() > MEMO_MAX_TEXT || tokens.len() > MEMO_MAX_TOKENS {
             return None;
         }
         if self.slots.is_empty() {
