@@ -160,8 +160,8 @@ impl Interner {
             ids: FxHashMap::default(),
             tokens: Vec::new(),
         };
-        let wildcard = interner.intern(WILDCARD);
-        debug_assert_eq!(wildcard, WILDCARD_ID);
+        // The first token interned gets id 0, `WILDCARD_ID`.
+        interner.intern(WILDCARD);
         interner
     }
 
@@ -305,8 +305,9 @@ impl TemplateMiner {
         self.cfg.depth.saturating_sub(2).min(len)
     }
 
-    /// Mines one message given as interned token ids (unknown tokens are
-    /// interned here if the message starts a template).
+    /// Mines the message in `self.scratch`, given as its interned token ids
+    /// (`UNKNOWN_ID` tokens are interned here, from the scratch text, if the
+    /// message starts a template).
     fn add_tokens(&mut self, tokens: &mut [u32]) -> TemplateId {
         let leaf = self.find_leaf(tokens);
         if let Some(leaf) = leaf
