@@ -15,12 +15,22 @@
 //! follow-up literature found it masks nearly every parameter while constants
 //! with digits (`HTTP/1.1`, `log4j`) are rare and harmless when masked.
 
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
 /// The wildcard a masked value becomes in templates.
 pub const WILDCARD: &str = "<*>";
 
 const WORD: u8 = 1;
 const DIGIT: u8 = 2;
 const SPACE: u8 = 4;
+/// ASCII letters, digits, `.` and `-`: the bytes of a `host.name:port` host.
+const HOST: u8 = 8;
+const DOT: u8 = 16;
+/// `@` (e-mail) and `*` (a literal `<*>/` before a month): a token without
+/// them and without digits is copied as-is, see [`MaskedTokens::fill`].
+const SPECIAL: u8 = 32;
 
 /// Byte classes: a const table rather than a chain of `is_ascii_*` calls in the hot loop.
 const CLASS: [u8; 256] = build_class_table();
@@ -31,14 +41,19 @@ const fn build_class_table() -> [u8; 256] {
     while i < 256 {
         let b = i as u8;
         t[i] = if b.is_ascii_digit() {
-            WORD | DIGIT
-        } else if b.is_ascii_alphabetic()
-            || b >= 0x80
-            || matches!(b, b'.' | b'-' | b'_' | b'+' | b'%' | b'@' | b'#')
-        {
+            WORD | DIGIT | HOST
+        } else if b.is_ascii_alphabetic() || b == b'-' {
+            WORD | HOST
+        } else if b == b'.' {
+            WORD | HOST | DOT
+        } else if b == b'@' {
+            WORD | SPECIAL
+        } else if b >= 0x80 || matches!(b, b'_' | b'+' | b'%' | b'#') {
             WORD
         } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
             SPACE
+        } else if b == b'*' {
+            SPECIAL
         } else {
             0
         };
@@ -51,7 +66,7 @@ const fn build_class_table() -> [u8; 256] {
 ///
 /// Tokens are stored back to back in one `String` so that masking a line
 /// allocates nothing once the buffers have grown to the longest line.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MaskedTokens {
     text: String,
     ends: Vec<u32>,
@@ -64,23 +79,61 @@ impl MaskedTokens {
 
     /// Replaces the content with the masked tokens of `message`.
     pub fn fill(&mut self, message: &str) {
+        self.fill_until(message, false);
+    }
+
+    /// Replaces the content with the masked tokens of the first line of
+    /// `text` and returns the offset just past its `\n` (or `text.len()`).
+    /// Same tokens as `fill` on that line (a trailing `\r` is whitespace
+    /// anyway); lets a reader mask straight out of its buffer, finding line
+    /// ends in the same pass.
+    pub(crate) fn fill_line(&mut self, text: &str) -> usize {
+        self.fill_until(text, true)
+    }
+
+    /// One pass over the bytes: a token's classes are OR-ed while finding its
+    /// end, and a token without digits, `@` or `*` (most words) is copied
+    /// whole; only the others go through [`mask_token`].
+    fn fill_until(&mut self, text: &str, stop_at_newline: bool) -> usize {
         self.text.clear();
         self.ends.clear();
-        let bytes = message.as_bytes();
+        let bytes = text.as_bytes();
         let mut i = 0;
-        while i < bytes.len() {
-            while i < bytes.len() && CLASS[bytes[i] as usize] & SPACE != 0 {
-                i += 1;
+        loop {
+            let Some(skip) = bytes[i..]
+                .iter()
+                .position(|&b| CLASS[b as usize] & SPACE == 0 || (stop_at_newline && b == b'\n'))
+            else {
+                return bytes.len();
+            };
+            i += skip;
+            if bytes[i] == b'\n' {
+                return i + 1;
             }
             let start = i;
-            while i < bytes.len() && CLASS[bytes[i] as usize] & SPACE == 0 {
-                i += 1;
+            let mut seen = 0;
+            i += bytes[i..]
+                .iter()
+                .position(|&b| {
+                    let class = CLASS[b as usize];
+                    seen |= class;
+                    class & SPACE != 0
+                })
+                .unwrap_or(bytes.len() - i);
+            let token_start = self.text.len();
+            // Token bounds are ASCII whitespace or the ends of `text`, so char boundaries.
+            let token = &text[start..i];
+            if seen & (DIGIT | SPECIAL) == 0 {
+                self.text.push_str(token);
+                // A plain word is never `<*>`; only a unit after a value needs `finish_token`.
+                if !self.text.as_bytes()[..token_start].ends_with(WILDCARD.as_bytes()) {
+                    self.ends.push(self.text.len() as u32);
+                    continue;
+                }
+            } else {
+                mask_token(token, &mut self.text);
             }
-            if start < i {
-                let token_start = self.text.len();
-                mask_token(message, start, i, &mut self.text);
-                self.finish_token(token_start);
-            }
+            self.finish_token(token_start);
         }
     }
 
@@ -90,17 +143,24 @@ impl MaskedTokens {
     /// whole-token values shrink to one `<*>`, so that a date or a size written
     /// with a varying number of words still yields one token count.
     fn finish_token(&mut self, start: usize) {
-        let token = &self.text[start..];
-        let core = token.trim_end_matches([')', ',', ';', ']']);
-        if is_unit(core) && self.text[..start].ends_with(WILDCARD) && !self.ends.is_empty() {
-            let trail_at = start + core.len();
-            self.text.replace_range(start..trail_at, "");
-            if let Some(last) = self.ends.last_mut() {
-                *last = self.text.len() as u32;
+        let text = self.text.as_bytes();
+        if !self.ends.is_empty() && text[..start].ends_with(WILDCARD.as_bytes()) {
+            let token = &text[start..];
+            let core = token.len()
+                - token
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| matches!(b, b')' | b',' | b';' | b']'))
+                    .count();
+            if is_unit(&self.text[start..start + core]) {
+                self.text.replace_range(start..start + core, "");
+                if let Some(last) = self.ends.last_mut() {
+                    *last = self.text.len() as u32;
+                }
+                return;
             }
-            return;
         }
-        if token != WILDCARD {
+        if &self.text.as_bytes()[start..] != WILDCARD.as_bytes() {
             self.ends.push(self.text.len() as u32);
             return;
         }
@@ -117,6 +177,27 @@ impl MaskedTokens {
         }
         self.text.push_str(WILDCARD);
         self.ends.push(self.text.len() as u32);
+    }
+
+    /// A hash of the tokens (text and boundaries), for the miner's memo.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(self.text.as_bytes());
+        h.write_usize(self.ends.len());
+        h.finish()
+    }
+
+    /// Length of the tokens' text, separators not counted.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Becomes a copy of `other`, reusing this one's buffers.
+    pub(crate) fn copy_from(&mut self, other: &MaskedTokens) {
+        self.text.clear();
+        self.text.push_str(&other.text);
+        self.ends.clear();
+        self.ends.extend_from_slice(&other.ends);
     }
 
     fn token_start(&self, i: usize) -> usize {
@@ -136,43 +217,49 @@ impl MaskedTokens {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        (0..self.len()).map(|i| self.get(i))
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let token = &self.text[start..end as usize];
+            start = end as usize;
+            token
+        })
     }
 }
 
-/// Masks one whitespace-free token `message[start..end]`, appending to `out`.
-fn mask_token(message: &str, start: usize, end: usize, out: &mut String) {
-    let bytes = message.as_bytes();
+/// Masks one whitespace-free token, appending to `out`.
+fn mask_token(token: &str, out: &mut String) {
+    let bytes = token.as_bytes();
     let token_start = out.len();
-    let mut i = start;
-    while i < end {
-        let class = CLASS[bytes[i] as usize];
-        if class & WORD == 0 {
-            // Structural byte: always ASCII here, so slicing by one byte is safe.
-            out.push_str(&message[i..i + 1]);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if CLASS[b as usize] & WORD == 0 {
+            // Structural byte: always ASCII (bytes >= 0x80 are word bytes).
+            out.push(char::from(b));
             i += 1;
-            continue;
-        }
-        if let Some(len) = host_port_len(&bytes[i..end]) {
-            // `proxy.example.com:5070`: a host name is as variable as an IP.
-            push_value(&message[i..i + len], token_start, out);
-            i += len;
             continue;
         }
         let run_start = i;
-        let mut digits = false;
-        let mut at = false;
-        while i < end {
-            let c = CLASS[bytes[i] as usize];
-            if c & WORD == 0 {
+        let (mut any, mut all) = (0, HOST);
+        while let Some(&b) = bytes.get(i) {
+            let class = CLASS[b as usize];
+            if class & WORD == 0 {
                 break;
             }
-            digits |= c & DIGIT != 0;
-            at |= bytes[i] == b'@';
+            any |= class;
+            all &= class;
             i += 1;
         }
-        let run = &message[run_start..i];
-        if digits || (at && is_email(run)) {
+        // `proxy.example.com:5070`: a host name is as variable as an IP.
+        if all & HOST != 0
+            && any & DOT != 0
+            && let Some(end) = port_end(bytes, i)
+        {
+            push_value(&token[run_start..end], token_start, out);
+            i = end;
+            continue;
+        }
+        let run = &token[run_start..i];
+        if any & DIGIT != 0 || (any & SPECIAL != 0 && is_email(run)) {
             push_value(run, token_start, out);
         } else if is_month(run) && out[token_start..].ends_with("<*>/") {
             // `06/Nov/2026:11:40:00`: the month of an access-log date is part of the value.
@@ -187,45 +274,51 @@ fn mask_token(message: &str, start: usize, end: usize, out: &mut String) {
 /// surrounding text (`pid:` in `pid: 42`, the colon of `12:`), and merging with a
 /// wildcard just before it across one `/` so that dates and id paths collapse.
 fn push_value(run: &str, token_start: usize, out: &mut String) {
-    let lead = run.len() - run.trim_start_matches(['.', '#', '@']).len();
-    let core = &run[lead..];
-    let trail = core.len() - core.trim_end_matches(['.', '-', '#']).len();
-    let core_end = core.len() - trail;
-    out.push_str(&run[..lead]);
-    if core_end == 0 {
+    let b = run.as_bytes();
+    let lead = b
+        .iter()
+        .take_while(|&&c| matches!(c, b'.' | b'#' | b'@'))
+        .count();
+    let trail = b[lead..]
+        .iter()
+        .rev()
+        .take_while(|&&c| matches!(c, b'.' | b'-' | b'#'))
+        .count();
+    let core_end = b.len() - trail;
+    if lead > 0 {
+        out.push_str(&run[..lead]);
+    }
+    if core_end == lead {
         // Only punctuation around a digit-free core: nothing to mask after all.
-        out.push_str(core);
+        out.push_str(&run[lead..]);
         return;
     }
-    let so_far = &out[token_start..];
-    if lead == 0 && so_far.ends_with("<*>::") {
+    let so_far = &out.as_bytes()[token_start..];
+    if lead == 0 && so_far.ends_with(b"<*>::") {
         out.truncate(out.len() - 2);
-    } else if lead == 0 && (so_far.ends_with("<*>/") || so_far.ends_with("<*>:")) {
+    } else if lead == 0 && (so_far.ends_with(b"<*>/") || so_far.ends_with(b"<*>:")) {
         out.truncate(out.len() - 1);
     } else {
         out.push_str(WILDCARD);
     }
-    out.push_str(&core[core_end..]);
+    if trail > 0 {
+        out.push_str(&run[core_end..]);
+    }
 }
 
-/// Length of a `host.name:port` prefix of `b`, if there is one.
-fn host_port_len(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    let mut dots = 0;
-    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'.') {
-        dots += usize::from(b[i] == b'.');
-        i += 1;
-    }
-    if dots == 0 || i == 0 || b.get(i) != Some(&b':') {
+/// End of the `:port` after a `host.name` that ends at `colon`, if there is
+/// one: 1 to 5 digits, then the end of the token or a structural byte.
+fn port_end(b: &[u8], colon: usize) -> Option<usize> {
+    if b.get(colon) != Some(&b':') {
         return None;
     }
-    let port_start = i + 1;
+    let port_start = colon + 1;
     let mut j = port_start;
-    while j < b.len() && b[j].is_ascii_digit() {
+    while b.get(j).is_some_and(u8::is_ascii_digit) {
         j += 1;
     }
     let port_ok = (1..=5).contains(&(j - port_start));
-    let ends = j == b.len() || CLASS[b[j] as usize] & WORD == 0;
+    let ends = b.get(j).is_none_or(|&c| CLASS[c as usize] & WORD == 0);
     (port_ok && ends).then_some(j)
 }
 

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 
 /// Identifies a template for the life of a [`TemplateMiner`]. Ids are dense,
 /// in order of first appearance, and survive generalisation of the template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct TemplateId(pub u32);
 
 /// Tuning of the miner. One configuration serves all log sources: the LogHub
@@ -49,6 +49,10 @@ pub struct MinerConfig {
     /// Merge templates of different token counts whose words (tokens with a
     /// letter) are the same; see `add_tokens`.
     pub merge_skeletons: bool,
+    /// Slots of the memo of recent masked messages and their template (0
+    /// turns it off). Exact: an entry is used only while no template has
+    /// changed since it was stored, so ids are the same with and without it.
+    pub memo_slots: usize,
 }
 
 impl Default for MinerConfig {
@@ -60,6 +64,59 @@ impl Default for MinerConfig {
             max_templates: 50_000,
             value_weight: 0.5,
             merge_skeletons: true,
+            memo_slots: 4096,
+        }
+    }
+}
+
+/// Longest masked text (bytes) and most tokens the memo keeps, so that its
+/// memory is bounded: at most about 1 KiB a slot.
+const MEMO_MAX_TEXT: usize = 512;
+const MEMO_MAX_TOKENS: usize = 128;
+
+/// Direct-mapped memo: masked message → template, for the messages that left
+/// the miner unchanged. The miner's `generation` counts changes (new template,
+/// generalised template, overflow); an entry stored at generation `g` says
+/// "in the state of generation `g`, these tokens go to `id` and change
+/// nothing", so it is valid exactly while the generation is still `g`, and a
+/// hit returns what the full path would. Masked messages repeat heavily once
+/// templates have settled, so this skips routing and similarity for most lines.
+#[derive(Debug, Default)]
+struct Memo {
+    slots: Vec<MemoSlot>,
+}
+
+#[derive(Debug, Default)]
+struct MemoSlot {
+    /// 0: empty (generations start at 1).
+    generation: u64,
+    tokens: MaskedTokens,
+    id: TemplateId,
+}
+
+impl Memo {
+    /// The slot for `tokens`, if the memo is on and `tokens` are short enough to keep.
+    fn slot(&mut self, tokens: &MaskedTokens, slots: usize) -> Option<usize> {
+        if slots == 0 || tokens.text_len() > MEMO_MAX_TEXT || tokens.len() > MEMO_MAX_TOKENS {
+            return None;
+        }
+        if self.slots.is_empty() {
+            self.slots
+                .resize_with(slots.next_power_of_two(), MemoSlot::default);
+        }
+        Some(tokens.fingerprint() as usize & (self.slots.len() - 1))
+    }
+
+    fn get(&self, slot: usize, tokens: &MaskedTokens, generation: u64) -> Option<TemplateId> {
+        let entry = self.slots.get(slot)?;
+        (entry.generation == generation && entry.tokens == *tokens).then_some(entry.id)
+    }
+
+    fn put(&mut self, slot: usize, tokens: &MaskedTokens, generation: u64, id: TemplateId) {
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.generation = generation;
+            entry.tokens.copy_from(tokens);
+            entry.id = id;
         }
     }
 }
@@ -69,21 +126,73 @@ pub const OVERFLOW_TEMPLATE: &str = "<overflow: template limit reached>";
 
 #[derive(Debug, Default)]
 struct Node {
-    children: FxHashMap<Box<str>, u32>,
+    /// Child by interned token.
+    children: FxHashMap<u32, u32>,
     clusters: Vec<u32>,
 }
 
 #[derive(Debug)]
 struct Template {
-    tokens: Vec<Box<str>>,
+    /// Interned tokens.
+    tokens: Vec<u32>,
     text: String,
 }
 
-impl Template {
-    fn new(tokens: &MaskedTokens) -> Self {
-        let tokens: Vec<Box<str>> = tokens.iter().map(Box::from).collect();
-        let text = tokens.join(" ");
-        Self { tokens, text }
+/// Interned id of `<*>`.
+const WILDCARD_ID: u32 = 0;
+/// Id of a message token that no template holds: equal to no template token.
+const UNKNOWN_ID: u32 = u32::MAX;
+
+/// Token ↔ `u32` for the tokens of templates, so that routing and similarity
+/// are integer compares. Only template tokens are interned (when a template
+/// is created), never a message's, so it grows with templates, not lines: a
+/// message token that is not here is [`UNKNOWN_ID`], which matches nothing,
+/// exactly as its text would match no template token.
+#[derive(Debug)]
+struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    tokens: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn new() -> Self {
+        let mut interner = Self {
+            ids: FxHashMap::default(),
+            tokens: Vec::new(),
+        };
+        // The first token interned gets id 0, `WILDCARD_ID`.
+        interner.intern(WILDCARD);
+        interner
+    }
+
+    fn get(&self, token: &str) -> u32 {
+        self.ids.get(token).copied().unwrap_or(UNKNOWN_ID)
+    }
+
+    fn intern(&mut self, token: &str) -> u32 {
+        if let Some(&id) = self.ids.get(token) {
+            return id;
+        }
+        let id = self.tokens.len() as u32;
+        self.tokens.push(token.into());
+        self.ids.insert(token.into(), id);
+        id
+    }
+
+    fn text(&self, id: u32) -> &str {
+        self.tokens.get(id as usize).map_or("", |t| t)
+    }
+
+    /// The tokens `ids` joined by single spaces.
+    fn join(&self, ids: &[u32]) -> String {
+        let mut text = String::new();
+        for (i, &id) in ids.iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(self.text(id));
+        }
+        text
     }
 }
 
@@ -103,7 +212,13 @@ pub struct TemplateMiner {
     /// Public id by skeleton (the template's tokens that carry a letter).
     skeletons: FxHashMap<Box<str>, u32>,
     overflow: Option<TemplateId>,
+    /// Changes so far (templates created or generalised, overflow opened), from 1.
+    generation: u64,
+    memo: Memo,
+    interner: Interner,
     scratch: MaskedTokens,
+    /// Interned ids of the scratch tokens.
+    ids: Vec<u32>,
     skeleton_scratch: String,
 }
 
@@ -118,17 +233,46 @@ impl TemplateMiner {
             representative: Vec::new(),
             skeletons: FxHashMap::default(),
             overflow: None,
+            generation: 1,
+            memo: Memo::default(),
+            interner: Interner::new(),
             scratch: MaskedTokens::new(),
+            ids: Vec::new(),
             skeleton_scratch: String::new(),
         }
     }
 
     /// Mines one message and returns the id of the template it belongs to.
     pub fn add(&mut self, message: &str) -> TemplateId {
-        let mut tokens = std::mem::take(&mut self.scratch);
-        tokens.fill(message);
-        let id = self.add_tokens(&tokens);
-        self.scratch = tokens;
+        self.scratch.fill(message);
+        self.add_scratch()
+    }
+
+    /// Mines the first line of `text` (see [`MaskedTokens::fill_line`]) and
+    /// returns its template and the offset of the next line.
+    fn add_line(&mut self, text: &str) -> (TemplateId, usize) {
+        let used = self.scratch.fill_line(text);
+        (self.add_scratch(), used)
+    }
+
+    fn add_scratch(&mut self) -> TemplateId {
+        let slot = self.memo.slot(&self.scratch, self.cfg.memo_slots);
+        if let Some(slot) = slot
+            && let Some(id) = self.memo.get(slot, &self.scratch, self.generation)
+        {
+            return id;
+        }
+        let generation = self.generation;
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(self.scratch.iter().map(|t| self.interner.get(t)));
+        let id = self.add_tokens(&mut ids);
+        self.ids = ids;
+        if let Some(slot) = slot
+            && self.generation == generation
+        {
+            self.memo.put(slot, &self.scratch, generation, id);
+        }
         id
     }
 
@@ -161,23 +305,42 @@ impl TemplateMiner {
         self.cfg.depth.saturating_sub(2).min(len)
     }
 
-    fn add_tokens(&mut self, tokens: &MaskedTokens) -> TemplateId {
+    /// Mines the message in `self.scratch`, given as its interned token ids
+    /// (`UNKNOWN_ID` tokens are interned here, from the scratch text, if the
+    /// message starts a template).
+    fn add_tokens(&mut self, tokens: &mut [u32]) -> TemplateId {
         let leaf = self.find_leaf(tokens);
         if let Some(leaf) = leaf
             && let Some(best) = self.best_match(leaf, tokens)
         {
             if self.generalise(best, tokens) {
+                self.generation += 1;
                 let public = self.public[best as usize];
                 self.register_skeleton(best, public);
             }
             return TemplateId(self.public[best as usize]);
         }
         if self.templates.len() >= self.cfg.max_templates {
-            let next = self.representative.len() as u32;
-            return *self.overflow.get_or_insert(TemplateId(next));
+            if let Some(overflow) = self.overflow {
+                return overflow;
+            }
+            self.generation += 1;
+            let overflow = TemplateId(self.representative.len() as u32);
+            self.overflow = Some(overflow);
+            return overflow;
         }
+        self.generation += 1;
         let id = self.templates.len() as u32;
-        self.templates.push(Template::new(tokens));
+        for (t, text) in tokens.iter_mut().zip(self.scratch.iter()) {
+            if *t == UNKNOWN_ID {
+                *t = self.interner.intern(text);
+            }
+        }
+        let text = self.interner.join(tokens);
+        self.templates.push(Template {
+            tokens: tokens.to_vec(),
+            text,
+        });
         let leaf = match leaf {
             Some(leaf) => leaf,
             None => self.insert_path(tokens),
@@ -205,6 +368,7 @@ impl TemplateMiner {
         }
         skeleton(
             &self.templates[cluster as usize].tokens,
+            &self.interner,
             &mut self.skeleton_scratch,
         );
         self.skeletons.get(self.skeleton_scratch.as_str()).copied()
@@ -216,6 +380,7 @@ impl TemplateMiner {
         }
         skeleton(
             &self.templates[cluster as usize].tokens,
+            &self.interner,
             &mut self.skeleton_scratch,
         );
         if !self.skeletons.contains_key(self.skeleton_scratch.as_str()) {
@@ -226,20 +391,20 @@ impl TemplateMiner {
 
     /// Follows the tree as far as it exists; `None` if some level has neither
     /// the token nor a wildcard child.
-    fn find_leaf(&self, tokens: &MaskedTokens) -> Option<u32> {
+    fn find_leaf(&self, tokens: &[u32]) -> Option<u32> {
         let mut node = *self.roots.get(&tokens.len())?;
-        for i in 0..self.prefix_levels(tokens.len()) {
+        for token in &tokens[..self.prefix_levels(tokens.len())] {
             let children = &self.nodes[node as usize].children;
-            node = match children.get(tokens.get(i)) {
+            node = match children.get(token) {
                 Some(&child) => child,
-                None => *children.get(WILDCARD)?,
+                None => *children.get(&WILDCARD_ID)?,
             };
         }
         Some(node)
     }
 
     /// Creates the missing part of the path for `tokens` and returns its leaf.
-    fn insert_path(&mut self, tokens: &MaskedTokens) -> u32 {
+    fn insert_path(&mut self, tokens: &[u32]) -> u32 {
         let root = match self.roots.get(&tokens.len()) {
             Some(&root) => root,
             None => {
@@ -249,27 +414,26 @@ impl TemplateMiner {
             }
         };
         let mut node = root;
-        for i in 0..self.prefix_levels(tokens.len()) {
-            let token = tokens.get(i);
+        for &token in &tokens[..self.prefix_levels(tokens.len())] {
             let children = &self.nodes[node as usize].children;
-            if let Some(&child) = children.get(token) {
+            if let Some(&child) = children.get(&token) {
                 node = child;
                 continue;
             }
-            let has_wildcard = children.contains_key(WILDCARD);
+            let has_wildcard = children.contains_key(&WILDCARD_ID);
             let literals = children.len() - usize::from(has_wildcard);
             // Values that escaped masking would otherwise grow a node without
             // bound; past the cap they share the wildcard branch, as in Drain.
-            let key = if is_value(token) || literals + 1 >= self.cfg.max_children {
-                WILDCARD
+            let key = if token == WILDCARD_ID || literals + 1 >= self.cfg.max_children {
+                WILDCARD_ID
             } else {
                 token
             };
-            node = match self.nodes[node as usize].children.get(key) {
+            node = match self.nodes[node as usize].children.get(&key) {
                 Some(&child) => child,
                 None => {
                     let child = self.new_node();
-                    self.nodes[node as usize].children.insert(key.into(), child);
+                    self.nodes[node as usize].children.insert(key, child);
                     child
                 }
             };
@@ -284,20 +448,20 @@ impl TemplateMiner {
 
     /// The leaf's template most similar to `tokens`, if similar enough; ties go
     /// to the template with more wildcards (the more general one).
-    fn best_match(&self, leaf: u32, tokens: &MaskedTokens) -> Option<u32> {
+    fn best_match(&self, leaf: u32, tokens: &[u32]) -> Option<u32> {
         let n = tokens.len();
         let mut best: Option<(u32, f64, usize)> = None;
         for &id in &self.nodes[leaf as usize].clusters {
             let template = &self.templates[id as usize];
             let (mut same, mut values, mut params) = (0usize, 0usize, 0usize);
-            for (t, tok) in template.tokens.iter().zip(tokens.iter()) {
-                if &**t == WILDCARD {
-                    if tok == WILDCARD {
+            for (&t, &tok) in template.tokens.iter().zip(tokens) {
+                if t == WILDCARD_ID {
+                    if tok == WILDCARD_ID {
                         values += 1;
                     } else {
                         params += 1;
                     }
-                } else if &**t == tok {
+                } else if t == tok {
                     same += 1;
                 }
             }
@@ -312,17 +476,17 @@ impl TemplateMiner {
     }
 
     /// Turns positions where `tokens` differs into wildcards; true if the template changed.
-    fn generalise(&mut self, id: u32, tokens: &MaskedTokens) -> bool {
+    fn generalise(&mut self, id: u32, tokens: &[u32]) -> bool {
         let template = &mut self.templates[id as usize];
         let mut changed = false;
-        for (t, tok) in template.tokens.iter_mut().zip(tokens.iter()) {
-            if &**t != tok && &**t != WILDCARD {
-                *t = WILDCARD.into();
+        for (t, &tok) in template.tokens.iter_mut().zip(tokens) {
+            if *t != tok && *t != WILDCARD_ID {
+                *t = WILDCARD_ID;
                 changed = true;
             }
         }
         if changed {
-            template.text = template.tokens.join(" ");
+            template.text = self.interner.join(&template.tokens);
         }
         changed
     }
@@ -335,9 +499,10 @@ impl Default for TemplateMiner {
 }
 
 /// The words of a template: its tokens that carry a letter, space-separated.
-fn skeleton(tokens: &[Box<str>], out: &mut String) {
+fn skeleton(tokens: &[u32], interner: &Interner, out: &mut String) {
     out.clear();
-    for t in tokens {
+    for &t in tokens {
+        let t = interner.text(t);
         if t.bytes().any(|b| b.is_ascii_alphabetic()) {
             if !out.is_empty() {
                 out.push(' ');
@@ -347,48 +512,105 @@ fn skeleton(tokens: &[Box<str>], out: &mut String) {
     }
 }
 
-/// A token that is a value through and through, so useless as a routing key.
-fn is_value(token: &str) -> bool {
-    token == WILDCARD
-}
-
 /// Reads one message per line from `input`, mines each as-is (masking, no
 /// multi-line grouping: each line is one message) and writes the id of its
 /// template, one per line and in order, to `out`. Returns the number of lines.
 ///
-/// This is `rollwise logs cluster` and what the LogHub benchmark runs.
-pub fn cluster_lines(mut input: impl BufRead, out: impl Write) -> Result<u64> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    let mut miner = TemplateMiner::default();
-    let mut line = Vec::with_capacity(1024);
-    let mut count = 0u64;
-    let mut digits = [0u8; 11];
+/// This is `rollwise logs cluster` and what the LogHub benchmark runs. Lines
+/// are mined straight out of `input`'s buffer: the complete lines of each
+/// buffer are UTF-8-validated at once and the masker finds the line ends as
+/// it goes; only a line split across two reads is copied.
+pub fn cluster_lines(input: impl BufRead, out: impl Write) -> Result<u64> {
+    cluster_lines_with(MinerConfig::default(), input, out)
+}
+
+/// [`cluster_lines`] with a given miner configuration.
+pub fn cluster_lines_with(
+    cfg: MinerConfig,
+    mut input: impl BufRead,
+    out: impl Write,
+) -> Result<u64> {
+    let mut sink = IdSink {
+        out: std::io::BufWriter::with_capacity(1 << 16, out),
+        digits: [0u8; 11],
+        count: 0,
+    };
+    let mut miner = TemplateMiner::new(cfg);
+    // The start of a line whose end is not in the buffer yet; bounded by the longest line.
+    let mut partial = Vec::new();
     loop {
-        line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
+        let buf = input
+            .fill_buf()
             .map_err(|source| io_error("reading log lines", source))?;
-        if read == 0 {
+        if buf.is_empty() {
             break;
         }
-        let mut text = line.as_slice();
-        if let Some(rest) = text.strip_suffix(b"\n") {
-            text = rest;
-        }
-        if let Some(rest) = text.strip_suffix(b"\r") {
-            text = rest;
-        }
-        let id = match std::str::from_utf8(text) {
-            Ok(text) => miner.add(text),
-            Err(_) => miner.add(&String::from_utf8_lossy(text)),
+        let len = buf.len();
+        let Some(last_newline) = buf.iter().rposition(|&b| b == b'\n') else {
+            partial.extend_from_slice(buf);
+            input.consume(len);
+            continue;
         };
-        out.write_all(format_id(id.0, &mut digits))
-            .map_err(|source| io_error("writing template ids", source))?;
-        count += 1;
+        let mut lines = &buf[..=last_newline];
+        if !partial.is_empty() {
+            let first_end = lines.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+            partial.extend_from_slice(&lines[..first_end]);
+            mine_lines(&mut miner, &partial, &mut sink)?;
+            partial.clear();
+            lines = &lines[first_end..];
+        }
+        mine_lines(&mut miner, lines, &mut sink)?;
+        partial.extend_from_slice(&buf[last_newline + 1..]);
+        input.consume(len);
     }
-    out.flush()
+    if !partial.is_empty() {
+        mine_lines(&mut miner, &partial, &mut sink)?;
+    }
+    sink.out
+        .flush()
         .map_err(|source| io_error("writing template ids", source))?;
-    Ok(count)
+    Ok(sink.count)
+}
+
+/// Where `cluster_lines` writes ids.
+struct IdSink<W: Write> {
+    out: std::io::BufWriter<W>,
+    digits: [u8; 11],
+    count: u64,
+}
+
+impl<W: Write> IdSink<W> {
+    fn push(&mut self, id: TemplateId) -> Result<()> {
+        self.count += 1;
+        self.out
+            .write_all(format_id(id.0, &mut self.digits))
+            .map_err(|source| io_error("writing template ids", source))
+    }
+}
+
+/// Mines `lines`: whole lines, each ending in `\n` except perhaps the last.
+fn mine_lines(
+    miner: &mut TemplateMiner,
+    lines: &[u8],
+    sink: &mut IdSink<impl Write>,
+) -> Result<()> {
+    match std::str::from_utf8(lines) {
+        Ok(mut rest) => {
+            while !rest.is_empty() {
+                let (id, used) = miner.add_line(rest);
+                sink.push(id)?;
+                rest = rest.get(used..).unwrap_or_default();
+            }
+        }
+        Err(_) => {
+            // Invalid UTF-8 somewhere: line by line, replacing bad bytes in that line only.
+            for line in lines.split_inclusive(|&b| b == b'\n') {
+                let line = line.strip_suffix(b"\n").unwrap_or(line);
+                sink.push(miner.add(&String::from_utf8_lossy(line)))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decimal digits of `n` followed by a newline, without going through `fmt`.
@@ -499,6 +721,51 @@ mod tests {
         assert_eq!(n, 5);
         assert_eq!(String::from_utf8_lossy(&out), "0\n0\n1\n2\n3\n");
         Ok(())
+    }
+
+    #[test]
+    fn cluster_lines_handles_small_buffers_and_bad_utf8() -> Result<()> {
+        let mut input = b"a b 1\r\na b 2\nx y z\n\n".to_vec();
+        input.extend_from_slice(b"caf\xe9 closed\ncafe closed\nlast line without newline");
+        let mut whole = Vec::new();
+        cluster_lines(input.as_slice(), &mut whole)?;
+        assert_eq!(String::from_utf8_lossy(&whole), "0\n0\n1\n2\n3\n4\n5\n");
+        for capacity in 1..8 {
+            let mut out = Vec::new();
+            let reader = std::io::BufReader::with_capacity(capacity, input.as_slice());
+            assert_eq!(cluster_lines(reader, &mut out)?, 7);
+            assert_eq!(out, whole, "buffer of {capacity} bytes");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn memo_does_not_change_ids() {
+        let lines = [
+            "session opened for alice from web",
+            "session opened for alice from web",
+            "disk full on volume data",
+            "session opened for bob from web",
+            "session opened for alice from web",
+            "session opened for carol from mobile",
+            "disk full on volume data",
+            "session opened for alice from web",
+            "took 12 ms",
+            "took 13 ms",
+        ];
+        let run = |memo_slots| {
+            let cfg = MinerConfig {
+                memo_slots,
+                max_templates: 3,
+                ..MinerConfig::default()
+            };
+            let mut m = TemplateMiner::new(cfg);
+            let ids: Vec<_> = lines.iter().cycle().take(40).map(|l| m.add(l)).collect();
+            let templates: Vec<String> = m.templates().map(|(_, t)| t.to_string()).collect();
+            (ids, templates)
+        };
+        assert_eq!(run(4096), run(0));
+        assert_eq!(run(1), run(0));
     }
 
     #[test]
