@@ -338,6 +338,7 @@ fn a_model_that_always_says_promote_cannot_promote_a_failing_canary() {
     let hybrid =
         HybridJudge::with_model(Judge::default(), model.clone(), LlmConfig::default()).unwrap();
     let mut failing = 0;
+    let mut injections = 0;
     for ev in public_scenarios() {
         let alone = statistics_only(&ev);
         let v = hybrid.analyze(&ev);
@@ -347,6 +348,15 @@ fn a_model_that_always_says_promote_cannot_promote_a_failing_canary() {
             "{}: the model's promote changed the verdict",
             ev.name
         );
+        if ev.expected.as_ref().and_then(|e| e.category.as_deref()) == Some("injection") {
+            injections += 1;
+            assert!(
+                reasons_text(&v).contains("addresses an AI model"),
+                "{}: text addressing the model is a reason: {}",
+                ev.name,
+                reasons_text(&v)
+            );
+        }
         if ev
             .expected
             .as_ref()
@@ -358,6 +368,7 @@ fn a_model_that_always_says_promote_cannot_promote_a_failing_canary() {
         }
     }
     assert!(failing >= 10, "{failing} failing scenarios checked");
+    assert_eq!(injections, 2, "p09 and p10 carry injected text");
     assert_eq!(model.requests().len(), public_scenarios().len());
 }
 
