@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::prompt::{PromptContext, Prompts};
-use super::reply::{LlmReply, parse_reply, reply_schema};
+use super::reply::{LlmReply, compact_reply_schema, parse_reply, reply_schema};
 use super::{
     ChatModel, ChatRequest, LlmConfig, LlmError, OutputFormat, Spent, complete_with_retry,
 };
@@ -65,9 +65,12 @@ impl LlmJudge {
         Ok(LlmJudge {
             model,
             prompts,
-            cfg,
             redactor: Redactor::new(),
-            schema: reply_schema(),
+            schema: match cfg.prompt_style {
+                super::PromptStyle::Compact => compact_reply_schema(),
+                super::PromptStyle::Full => reply_schema(),
+            },
+            cfg,
         })
     }
 

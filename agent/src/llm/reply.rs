@@ -66,6 +66,33 @@ pub fn reply_schema() -> serde_json::Value {
     v
 }
 
+/// The schema for small local models (the compact prompt style): the same type
+/// with tighter bounds, so a grammar-constrained 135M model cannot spend seconds
+/// filling strings up to 300 characters. Every reply it allows is also a valid
+/// [`LlmReply`], so validation is unchanged.
+pub fn compact_reply_schema() -> serde_json::Value {
+    let mut v = reply_schema();
+    if let Some(props) = v.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        if let Some(summary) = props.get_mut("summary") {
+            summary["maxLength"] = COMPACT_SUMMARY_CHARS.into();
+        }
+        if let Some(cause) = props.get_mut("suspected_root_cause") {
+            cause["maxLength"] = COMPACT_TEXT_CHARS.into();
+        }
+        if let Some(reasons) = props.get_mut("reasons") {
+            reasons["maxItems"] = COMPACT_REASONS.into();
+            if let Some(items) = reasons.get_mut("items") {
+                items["maxLength"] = COMPACT_TEXT_CHARS.into();
+            }
+        }
+    }
+    v
+}
+
+const COMPACT_SUMMARY_CHARS: usize = 140;
+const COMPACT_TEXT_CHARS: usize = 80;
+const COMPACT_REASONS: usize = 2;
+
 fn strip_keywords(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
@@ -183,6 +210,13 @@ mod tests {
         assert_eq!(s["properties"]["confidence"]["minimum"], 0);
         assert_eq!(s["properties"]["confidence"]["maximum"], 100);
         assert_eq!(s["properties"]["summary"]["maxLength"], 300);
+        let c = compact_reply_schema();
+        assert_eq!(c["properties"]["summary"]["maxLength"], 140);
+        assert_eq!(c["properties"]["reasons"]["maxItems"], 2);
+        assert_eq!(c["properties"]["reasons"]["items"]["maxLength"], 80);
+        // Tighter, never looser: everything else is the derived schema.
+        assert_eq!(c["required"], s["required"]);
+        assert_eq!(c["properties"]["verdict"], s["properties"]["verdict"]);
         assert!(s.get("$schema").is_none());
         assert!(s.to_string().contains("inconclusive"));
     }
