@@ -13,6 +13,11 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// A share in 0..1 as a percentage with two decimals: `0.0043` → `0.43%`.
+pub fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::clip;
@@ -23,5 +28,6 @@ mod tests {
         assert_eq!(clip("héllo wörld", 5), "héll…");
         assert_eq!(clip("", 3), "");
         assert_eq!(clip("abc", 0), "…");
+        assert_eq!(super::pct(0.0043), "0.43%");
     }
 }

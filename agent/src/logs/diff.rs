@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
-use crate::text::clip;
+use crate::text::{clip, pct};
 
 /// Log level of a template: the record parser's level.
 pub use super::record::Level as LogLevel;
@@ -608,10 +608,6 @@ fn tier(c: &TemplateChange) -> u8 {
         (false, _, _) if c.change != Change::Background => 4,
         _ => 5,
     }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
 }
 
 /// A one-line, checkable description of a template change.

@@ -9,7 +9,7 @@
 //! the fence marker itself is neutralised, so a log line cannot close the fence
 //! and speak as the operator.
 
-use crate::text::clip;
+use crate::text::{clip, pct};
 use tiktoken_rs::CoreBPE;
 
 use crate::error::{Error, Result};
@@ -148,10 +148,6 @@ fn redact_lines(text: &str, redactor: &Redactor) -> String {
         .map(|l| redactor.redact(l))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.2}%", x * 100.0)
 }
 
 fn num(x: Option<f64>) -> String {
