@@ -32,6 +32,14 @@ pub enum Error {
     #[error("tokenizer unavailable: {0}")]
     Tokenizer(String),
 
+    /// Evidence could not be gathered at all (the Rollout is missing, the
+    /// cluster unreachable). Partial failures are `Evidence::gaps` instead.
+    #[error("gathering from {dependency} failed: {message}")]
+    Gather {
+        dependency: &'static str,
+        message: String,
+    },
+
     /// A model call that failed where the caller needed it to succeed (most
     /// callers turn model failures into "unavailable" advice instead).
     #[error("LLM: {0}")]
@@ -65,7 +73,11 @@ impl Error {
         match self {
             Error::InvalidEvidence { .. } | Error::Usage(_) | Error::Config(_) => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Encode(_) | Error::Tokenizer(_) | Error::Llm(_) => 1,
+            Error::Io { .. }
+            | Error::Encode(_)
+            | Error::Tokenizer(_)
+            | Error::Llm(_)
+            | Error::Gather { .. } => 1,
         }
     }
 }

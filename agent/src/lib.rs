@@ -8,11 +8,14 @@ pub mod cli;
 pub mod error;
 pub mod eval;
 pub mod evidence;
+pub mod gather;
 pub mod judge;
 pub mod llm;
 pub mod logs;
 pub mod redact;
+pub mod store;
 pub mod text;
+pub mod tls;
 pub mod verdict;
 
 pub use error::{Error, Result};

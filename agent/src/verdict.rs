@@ -128,3 +128,30 @@ pub struct RolloutSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_image: Option<String>,
 }
+
+impl Verdict {
+    /// The verdict when judging could not happen at all (gathering failed, the
+    /// judge crashed, time ran out): inconclusive with the reason, never promote.
+    pub fn could_not_judge(rollout: RolloutSummary, why: impl Into<String>) -> Verdict {
+        let why = why.into();
+        Verdict {
+            verdict: Decision::Inconclusive,
+            confidence: 0,
+            summary: format!(
+                "{}/{}: inconclusive, no judgement was possible: {why}",
+                rollout.namespace, rollout.name
+            ),
+            reasons: vec![Reason {
+                signal: SignalSource::Evidence,
+                severity: Severity::Concern,
+                detail: format!("no judgement was possible (no data): {why}"),
+                evidence: "gather".into(),
+            }],
+            metrics: Vec::new(),
+            mode: JudgeMode::StatisticsAndLogs,
+            model: None,
+            usage: Usage::default(),
+            rollout,
+        }
+    }
+}

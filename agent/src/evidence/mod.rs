@@ -38,6 +38,15 @@ pub struct Evidence {
     pub events: Vec<KubeEvent>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub logs: Sides<Vec<PodLogs>>,
+    /// What the gatherer could not collect (a Prometheus query that failed, a pod
+    /// whose logs could not be read...), one sentence each. Any gap keeps the
+    /// verdict from promote: missing data is never read as healthy data.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub gaps: Vec<String>,
     /// Present only in labelled scenarios; used only for scoring, never by the judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expected>,

@@ -9,6 +9,14 @@ pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
     let s = |sev, detail: String, at: &str, strength| {
         Signal::new(SignalSource::Evidence, sev, detail, at, strength)
     };
+    for (i, gap) in ev.gaps.iter().enumerate() {
+        out.push(s(
+            Severity::Concern,
+            format!("evidence incomplete (no data): {gap}"),
+            &format!("gaps[{i}]"),
+            90,
+        ));
+    }
     if ev.metrics.is_empty() {
         out.push(s(
             Severity::Concern,

@@ -34,6 +34,7 @@ pub fn evidence() -> Evidence {
         events: vec![],
         logs: Sides::default(),
         expected: None,
+        gaps: vec![],
         planted_secrets: vec![],
     }
 }

@@ -51,6 +51,7 @@ impl OpenAiChat {
         api_key: Option<String>,
         timeout: Duration,
     ) -> Result<Self, LlmError> {
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -1,0 +1,53 @@
+//! Gathering evidence from a cluster: the Rollout, its canary and stable pods,
+//! their events and logs (Kubernetes), and metrics (Prometheus), turned into the
+//! same [`Evidence`] bundle `rollwise analyze` reads from a file.
+//!
+//! What cannot be gathered becomes a sentence in `Evidence::gaps` (the judge
+//! then cannot promote); only a failure that leaves nothing to judge (the
+//! Rollout does not exist, the API server is unreachable) is an `Err`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::evidence::Evidence;
+use crate::llm::BoxFuture;
+
+/// Which pods make up one side (canary or stable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodSelector {
+    /// Pods labelled `rollouts-pod-template-hash=<hash>` (Argo's
+    /// `podTemplateHashValue: Latest|Stable`). PromQL matches the same label.
+    Hash(String),
+    /// A Kubernetes label selector (`role=canary,app=x`), as the metric-ai plugin
+    /// and Flagger name pods. PromQL then needs the pods' hash label (read from
+    /// the pods) or matches pod names.
+    Labels(String),
+    /// Whatever the Rollout's status says: canary = `status.currentPodHash`,
+    /// stable = `status.stableRS`.
+    FromRollout,
+}
+
+/// What to gather: one canary step of one Rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatherRequest {
+    pub namespace: String,
+    /// The Argo Rollout's name (or, for Flagger, the canary's name).
+    pub rollout: String,
+    /// Whether `rollout` names an Argo Rollout to read. False for Flagger
+    /// canaries, which have none: both selectors are then `Labels`.
+    pub read_rollout: bool,
+    pub canary: PodSelector,
+    pub stable: PodSelector,
+    /// How far back from `end` metrics and logs are read.
+    pub window: Duration,
+    /// The end of the window (normally now).
+    pub end: jiff::Timestamp,
+    /// PromQL overrides by metric name, from the request (highest precedence,
+    /// above the Rollout's annotations and the configured defaults).
+    pub queries: BTreeMap<String, String>,
+}
+
+/// Something that turns a [`GatherRequest`] into evidence.
+pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
+    fn gather<'a>(&'a self, req: &'a GatherRequest) -> BoxFuture<'a, crate::Result<Evidence>>;
+}

@@ -1,0 +1,12 @@
+//! The tools rollwise uses to read a cluster and a repository.
+//!
+//! * [`crd`]: Argo Rollouts' Rollout and AnalysisRun, generated with kopium from
+//!   the CRDs (`tools/crd/`); regenerate with `tools/crd/generate.sh`.
+//! * [`tool`]: the typed `Tool` trait the remediation agent's loop calls.
+//! * [`error`]: the crate's one error type.
+
+pub mod crd;
+pub mod error;
+pub mod tool;
+
+pub use error::{Error, Result};
