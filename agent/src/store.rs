@@ -49,7 +49,7 @@ pub struct NotificationOutcome {
 }
 
 /// One finished analysis.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalysisRecord {
     pub id: String,

@@ -3,6 +3,7 @@
 mod demo;
 mod logs;
 mod render;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ enum Command {
     /// Log tools: template mining and the canary-vs-stable template diff.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Run the HTTP service Argo Rollouts (web provider, metric-ai plugin) and
+    /// Flagger call at each analysis step.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +248,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let hybrid = build_judge(judge, &args.llm, true)?;
             demo::run(&hybrid, args.json)
         }
+        Command::Serve(args) => serve::run(args),
         Command::Logs(LogsCommand::Cluster) => logs::cluster(),
         Command::Logs(LogsCommand::Digest(args)) => logs::digest(
             &judge(),
@@ -283,10 +288,9 @@ fn load_config(path: Option<&std::path::Path>) -> Result<LlmConfig> {
     Ok(file.llm)
 }
 
-/// Flags, environment and configuration file → the judge to use. The demo
-/// prefers the bundled local model when no endpoint is configured, and falls
-/// back to statistics and logs (saying so) when it cannot start.
-fn build_judge(judge: impl Fn() -> Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> {
+/// The model the flags, environment and configuration file select, its
+/// settings, and where the local model's venv is (if installed).
+fn llm_selection(args: &LlmArgs, demo: bool) -> Result<(LlmSelection, LlmConfig, Option<PathBuf>)> {
     let cfg = load_config(args.config.as_deref())?;
     let env = |k: &str| std::env::var(k).ok();
     let inputs = SelectionInputs {
@@ -308,6 +312,14 @@ fn build_judge(judge: impl Fn() -> Judge, args: &LlmArgs, demo: bool) -> Result<
             },
         };
     }
+    Ok((selection, cfg, venv))
+}
+
+/// Flags, environment and configuration file → the judge to use. The demo
+/// prefers the bundled local model when no endpoint is configured, and falls
+/// back to statistics and logs (saying so) when it cannot start.
+fn build_judge(judge: impl Fn() -> Judge, args: &LlmArgs, demo: bool) -> Result<HybridJudge> {
+    let (selection, cfg, venv) = llm_selection(args, demo)?;
     match HybridJudge::from_selection(judge(), &selection, cfg, venv.as_deref()) {
         Err(e) if demo && selection == LlmSelection::Local => Ok(HybridJudge::statistics_only(
             judge(),

@@ -50,4 +50,19 @@ pub struct GatherRequest {
 /// Something that turns a [`GatherRequest`] into evidence.
 pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
     fn gather<'a>(&'a self, req: &'a GatherRequest) -> BoxFuture<'a, crate::Result<Evidence>>;
+
+    /// For `/readyz`: each dependency by name, `Ok(detail)` when it answers.
+    fn check_ready(&self) -> BoxFuture<'_, Vec<(String, Result<String, String>)>> {
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// The evidence source for `rollwise serve` in a cluster: in-cluster or
+/// kubeconfig credentials, and Prometheus from the configuration.
+pub async fn from_environment(
+    _metrics: std::sync::Arc<crate::server::Metrics>,
+) -> crate::Result<std::sync::Arc<dyn EvidenceSource>> {
+    Err(crate::Error::Config(
+        "gathering from a cluster is not available in this build: run with --no-cluster".into(),
+    ))
 }

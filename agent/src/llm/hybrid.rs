@@ -92,39 +92,15 @@ impl HybridJudge {
         cfg: LlmConfig,
         venv: Option<&std::path::Path>,
     ) -> Result<Self> {
-        match sel {
-            LlmSelection::Off { why } => Ok(Self::statistics_only(judge, why.clone())),
-            LlmSelection::Scripted(v) => {
-                Self::build(judge, Arc::new(ScriptedModel::always(*v)?), cfg, None)
-            }
-            LlmSelection::Endpoint {
-                url,
-                model,
-                api_key,
-            } => {
-                let chat = OpenAiChat::new(url, model, api_key.clone(), cfg.timeout())?;
-                Self::build(judge, Arc::new(chat), cfg, None)
-            }
-            LlmSelection::Local => {
-                let Some(venv) = venv else {
-                    return Err(Error::Config(
-                        "the local model is not installed: run scripts/setup.sh (creates .venv) or set ROLLWISE_VENV".into(),
-                    ));
+        match build_model(sel, cfg, venv)? {
+            None => {
+                let why = match sel {
+                    LlmSelection::Off { why } => why.clone(),
+                    _ => "no model selected".into(),
                 };
-                let server = LocalServer::start(venv)?;
-                // A 135M model on a shared CPU: prompt processing dominates the
-                // latency, so the digest is shorter and the answer bounded tighter
-                // than for a hosted model.
-                let mut cfg = cfg;
-                cfg.digest_tokens = cfg.digest_tokens.min(LOCAL_DIGEST_TOKENS);
-                cfg.max_tokens = cfg.max_tokens.min(LOCAL_MAX_TOKENS);
-                cfg.timeout_secs = cfg.timeout_secs.max(LOCAL_TIMEOUT_SECS);
-                cfg.prompt_style = super::PromptStyle::Compact;
-                cfg.frequency_penalty = cfg.frequency_penalty.or(Some(LOCAL_FREQUENCY_PENALTY));
-                let chat =
-                    OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
-                Self::build(judge, Arc::new(chat), cfg, Some(server))
+                Ok(Self::statistics_only(judge, why))
             }
+            Some(m) => Self::build(judge, m.model, m.cfg, m.server),
         }
     }
 
@@ -171,6 +147,67 @@ impl HybridJudge {
         let s = self.llm.as_ref()?;
         let a = self.judge.assess(ev);
         Some(s.rt.block_on(s.llm.seed_baseline(ev, &a)))
+    }
+}
+
+/// A model ready to use, with the configuration adjusted for it and the local
+/// server (if any) that must outlive it.
+#[derive(Debug)]
+pub struct BuiltModel {
+    pub model: Arc<dyn ChatModel>,
+    pub cfg: LlmConfig,
+    pub server: Option<LocalServer>,
+}
+
+/// The model the user selected (`None` when off). The local model gets a
+/// shorter digest, a bounded reply and the compact prompt.
+pub fn build_model(
+    sel: &LlmSelection,
+    cfg: LlmConfig,
+    venv: Option<&std::path::Path>,
+) -> Result<Option<BuiltModel>> {
+    match sel {
+        LlmSelection::Off { .. } => Ok(None),
+        LlmSelection::Scripted(v) => Ok(Some(BuiltModel {
+            model: Arc::new(ScriptedModel::always(*v)?),
+            cfg,
+            server: None,
+        })),
+        LlmSelection::Endpoint {
+            url,
+            model,
+            api_key,
+        } => {
+            let chat = OpenAiChat::new(url, model, api_key.clone(), cfg.timeout())?;
+            Ok(Some(BuiltModel {
+                model: Arc::new(chat),
+                cfg,
+                server: None,
+            }))
+        }
+        LlmSelection::Local => {
+            let Some(venv) = venv else {
+                return Err(Error::Config(
+                    "the local model is not installed: run scripts/setup.sh (creates .venv) or set ROLLWISE_VENV".into(),
+                ));
+            };
+            let server = LocalServer::start(venv)?;
+            // A 135M model on a shared CPU: prompt processing dominates the
+            // latency, so the digest is shorter and the answer bounded tighter
+            // than for a hosted model.
+            let mut cfg = cfg;
+            cfg.digest_tokens = cfg.digest_tokens.min(LOCAL_DIGEST_TOKENS);
+            cfg.max_tokens = cfg.max_tokens.min(LOCAL_MAX_TOKENS);
+            cfg.timeout_secs = cfg.timeout_secs.max(LOCAL_TIMEOUT_SECS);
+            cfg.prompt_style = super::PromptStyle::Compact;
+            cfg.frequency_penalty = cfg.frequency_penalty.or(Some(LOCAL_FREQUENCY_PENALTY));
+            let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, cfg.timeout())?;
+            Ok(Some(BuiltModel {
+                model: Arc::new(chat),
+                cfg,
+                server: Some(server),
+            }))
+        }
     }
 }
 

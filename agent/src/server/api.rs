@@ -1,0 +1,293 @@
+//! The wire types of the HTTP API: what callers send and what they get back.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::Decision;
+use crate::store::AnalysisRecord;
+
+/// `POST /v1/analyze`, as Argo's web provider sends it (the AnalysisTemplate in
+/// `plugin/` fills the hashes from `podTemplateHashValue: Latest|Stable`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalyzeRequest {
+    pub namespace: String,
+    pub rollout: String,
+    /// Absent: taken from the Rollout's status (`currentPodHash`).
+    #[serde(default)]
+    pub canary_hash: Option<String>,
+    /// Absent: taken from the Rollout's status (`stableRS`).
+    #[serde(default)]
+    pub stable_hash: Option<String>,
+    /// How far back to look: `"10m"`, `"600s"`, `"1h"` or seconds as a number.
+    #[serde(default)]
+    pub window: Option<WindowSpec>,
+    /// Extra context for the model (never instructions that change the rule).
+    #[serde(default)]
+    pub extra_prompt: Option<String>,
+    /// PromQL overrides by metric name.
+    #[serde(default)]
+    pub queries: BTreeMap<String, String>,
+}
+
+/// A window given as seconds or as a duration string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum WindowSpec {
+    Seconds(u64),
+    Text(String),
+}
+
+impl WindowSpec {
+    /// Parse `"90s"`, `"10m"`, `"1h"`, `"1h30m"` or a plain number of seconds.
+    pub fn duration(&self) -> Result<Duration, String> {
+        match self {
+            WindowSpec::Seconds(s) => Ok(Duration::from_secs(*s)),
+            WindowSpec::Text(t) => parse_duration(t),
+        }
+    }
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(s) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(s));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(format!("`{text}`: unknown unit `{c}` (use s, m or h)")),
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{text}`: a number must come before `{c}`"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+    }
+    if !num.is_empty() {
+        return Err(format!("`{text}`: the last number has no unit"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// The reply of every analyze endpoint: small, so that Argo's
+/// `jsonPath: "{$}"` with `result.verdict == "promote"` works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyzeReply {
+    pub verdict: Decision,
+    pub confidence: u8,
+    pub summary: String,
+    /// The strongest reasons, most decisive first, one sentence each.
+    pub reasons: Vec<String>,
+    pub analysis_id: String,
+    /// The verdict page.
+    pub url: String,
+}
+
+/// How many reasons the small reply carries (the page has all of them).
+pub const REPLY_REASONS: usize = 5;
+
+impl AnalyzeReply {
+    pub fn from_record(rec: &AnalysisRecord, public_url: &str) -> Self {
+        let v = &rec.verdict;
+        AnalyzeReply {
+            verdict: v.verdict,
+            confidence: v.confidence,
+            summary: v.summary.clone(),
+            reasons: v
+                .reasons
+                .iter()
+                .take(REPLY_REASONS)
+                .map(|r| r.detail.clone())
+                .collect(),
+            analysis_id: rec.id.clone(),
+            url: analysis_url(public_url, &rec.id),
+        }
+    }
+}
+
+pub fn analysis_url(public_url: &str, id: &str) -> String {
+    format!("{}/analyses/{id}", public_url.trim_end_matches('/'))
+}
+
+/// `POST /a2a/analyze`: rollouts-plugin-metric-ai's agent contract.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A2aRequest {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub memory_id: Option<String>,
+    /// The plugin's free-text prompt. Not used to decide anything: the
+    /// structured `context` says what to analyse.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    pub context: A2aContext,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A2aContext {
+    pub namespace: String,
+    pub rollout_name: String,
+    #[serde(default)]
+    pub stable_selector: Option<String>,
+    #[serde(default)]
+    pub canary_selector: Option<String>,
+    #[serde(default)]
+    pub extra_prompt: Option<String>,
+}
+
+/// The metric-ai plugin's reply: `promote` decides its measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A2aReply {
+    pub analysis: String,
+    pub root_cause: String,
+    pub remediation: String,
+    pub promote: bool,
+    pub confidence: u8,
+}
+
+/// Flagger's rollout webhook payload.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlaggerRequest {
+    pub name: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// An error reply: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "analysisId")]
+    pub analysis_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            retry_after: None,
+            error: ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+                analysis_id: None,
+            },
+        }
+    }
+
+    /// 422: the body parsed but a field is wrong.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+        e.error.field = Some(field.to_owned());
+        e
+    }
+
+    /// 400: the body is not the JSON the endpoint takes.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token: send `Authorization: Bearer <ROLLWISE_API_TOKEN>`",
+        )
+    }
+
+    /// 503 with Retry-After: the analysis runs on; the next call answers from cache.
+    pub fn still_running(id: &str, retry_after: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "analysis_running",
+            format!(
+                "analysis {id} is still running; call again in {}s for its verdict (it is cached)",
+                retry_after.as_secs().max(1)
+            ),
+        );
+        e.retry_after = Some(retry_after);
+        e.error.analysis_id = Some(id.to_owned());
+        e
+    }
+
+    pub fn overloaded() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many analyses running; retry shortly",
+        );
+        e.retry_after = Some(Duration::from_secs(5));
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let retry = self.retry_after;
+        let mut resp = (status, Json(self)).into_response();
+        if let Some(d) = retry
+            && let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_or_say_why() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("10d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("10m5").unwrap_err().contains("no unit"));
+        assert!(
+            parse_duration("m")
+                .unwrap_err()
+                .contains("number must come")
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! `rollwise serve` settings: the `[server]` table of the configuration file,
+//! then environment overrides, then flags.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (`ROLLWISE_LISTEN`, `--listen`).
+    pub listen: String,
+    /// Base of the links in replies and messages (`ROLLWISE_PUBLIC_URL`), e.g.
+    /// `https://rollwise.example.com`. Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// How long one call waits for its analysis before answering 503 with
+    /// Retry-After (the analysis goes on; the retry is answered from cache).
+    /// Keep it below the caller's timeout: Argo's `timeoutSeconds` is 10 by
+    /// default. A caller may ask for less with `X-Rollwise-Deadline: <seconds>`.
+    pub deadline_secs: f64,
+    /// An analysis still running after this is stopped: inconclusive.
+    pub analysis_timeout_secs: f64,
+    /// How long a finished analysis answers repeats of the same request.
+    pub cache_ttl_secs: f64,
+    /// Analyses running at once; more get 503 (`overloaded`) with Retry-After.
+    pub max_concurrent_analyses: usize,
+    /// Largest request body (`/v1/verdicts` takes whole bundles).
+    pub max_body_bytes: usize,
+    /// Window when the request names none.
+    pub default_window: String,
+    /// Longest window a request may ask for.
+    pub max_window: String,
+    /// Serve the analyze endpoints without a bearer token. Off by default:
+    /// without `ROLLWISE_API_TOKEN` the server refuses to start unless this is set.
+    pub allow_unauthenticated: bool,
+    /// Recent analyses kept for the verdict page.
+    pub store_capacity: usize,
+    /// Retry-After sent with "still running".
+    pub retry_after_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "0.0.0.0:8080".into(),
+            public_url: None,
+            deadline_secs: 8.0,
+            analysis_timeout_secs: 120.0,
+            cache_ttl_secs: 60.0,
+            max_concurrent_analyses: 8,
+            max_body_bytes: 64 * 1024 * 1024,
+            default_window: "10m".into(),
+            max_window: "6h".into(),
+            allow_unauthenticated: false,
+            store_capacity: crate::store::DEFAULT_CAPACITY,
+            retry_after_secs: 10,
+        }
+    }
+}
+
+fn secs(what: &str, v: f64) -> Result<Duration> {
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(Error::Config(format!(
+            "[server] {what} must be between 0 and 86400 seconds, got {v}"
+        )))
+    }
+}
+
+impl ServerConfig {
+    /// Apply `ROLLWISE_LISTEN` and `ROLLWISE_PUBLIC_URL` from `env`.
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        if let Some(v) = env("ROLLWISE_LISTEN").filter(|v| !v.is_empty()) {
+            self.listen = v;
+        }
+        if let Some(v) = env("ROLLWISE_PUBLIC_URL").filter(|v| !v.is_empty()) {
+            self.public_url = Some(v);
+        }
+        self
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.deadline()?;
+        self.analysis_timeout()?;
+        self.cache_ttl()?;
+        self.window_bounds()?;
+        if self.max_concurrent_analyses == 0 {
+            return Err(Error::Config(
+                "[server] max_concurrent_analyses must be at least 1".into(),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(Error::Config(
+                "[server] max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn deadline(&self) -> Result<Duration> {
+        secs("deadline_secs", self.deadline_secs)
+    }
+
+    pub fn analysis_timeout(&self) -> Result<Duration> {
+        secs("analysis_timeout_secs", self.analysis_timeout_secs)
+    }
+
+    pub fn cache_ttl(&self) -> Result<Duration> {
+        secs("cache_ttl_secs", self.cache_ttl_secs)
+    }
+
+    /// (default, max) window.
+    pub fn window_bounds(&self) -> Result<(Duration, Duration)> {
+        let parse = |what: &str, t: &str| {
+            super::api::parse_duration(t)
+                .map_err(|e| Error::Config(format!("[server] {what}: {e}")))
+        };
+        let d = parse("default_window", &self.default_window)?;
+        let m = parse("max_window", &self.max_window)?;
+        if d.is_zero() || d > m {
+            return Err(Error::Config(format!(
+                "[server] default_window ({}) must be positive and at most max_window ({})",
+                self.default_window, self.max_window
+            )));
+        }
+        Ok((d, m))
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen.replace("0.0.0.0", "localhost")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_env_overrides() {
+        let c = ServerConfig::default().with_env(|k| match k {
+            "ROLLWISE_LISTEN" => Some("127.0.0.1:9999".into()),
+            _ => None,
+        });
+        c.validate().unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.public_url(), "http://127.0.0.1:9999");
+        assert_eq!(c.window_bounds().unwrap().0, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let c = ServerConfig {
+            deadline_secs: -1.0,
+            ..ServerConfig::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("deadline_secs")
+        );
+        let c = ServerConfig {
+            default_window: "7h".into(),
+            ..ServerConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("max_window"));
+    }
+}

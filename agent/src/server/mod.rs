@@ -1,0 +1,189 @@
+//! `rollwise serve`: the HTTP service Argo Rollouts (web provider or the
+//! metric-ai plugin) and Flagger call at each analysis step.
+//!
+//! Routes (all analyze endpoints need `Authorization: Bearer <token>`):
+//! * `POST /v1/analyze`: gather evidence from the cluster, judge, reply small JSON.
+//! * `POST /v1/verdicts`: judge an evidence bundle sent in the body.
+//! * `POST /a2a/analyze`: rollouts-plugin-metric-ai's agent contract.
+//! * `POST /v1/flagger`: Flagger's rollout webhook (200 advances, 412 halts).
+//! * `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//!
+//! See `plugin/README.md` for the AnalysisTemplate and how Argo's phases follow.
+
+pub mod analyzer;
+pub mod api;
+pub mod cache;
+pub mod config;
+pub mod metrics;
+mod routes;
+mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+
+pub use analyzer::{Analyzer, Judged};
+pub use config::ServerConfig;
+pub use metrics::Metrics;
+
+use crate::error::{Error, Result};
+use crate::gather::EvidenceSource;
+use crate::llm::BoxFuture;
+use crate::store::{AnalysisRecord, MemoryStore};
+use cache::AnalysisCache;
+
+/// Something to do with every finished analysis (post to Slack, start the
+/// remediation agent). Runs in a task of its own after the reply is decided:
+/// it can neither change the verdict nor delay the answer to the caller.
+pub trait VerdictHook: Send + Sync + std::fmt::Debug {
+    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, store: Arc<MemoryStore>) -> BoxFuture<'a, ()>;
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    pub cfg: ServerConfig,
+    pub public_url: String,
+    pub analyzer: Analyzer,
+    /// Where `/v1/analyze`, `/a2a/analyze` and Flagger get evidence; `None`
+    /// when no cluster is configured (those routes then answer 503).
+    pub source: Option<Arc<dyn EvidenceSource>>,
+    pub store: Arc<MemoryStore>,
+    pub cache: Arc<AnalysisCache>,
+    pub metrics: Arc<Metrics>,
+    /// The bearer token the analyze endpoints require (`None`: open, only with
+    /// `allow_unauthenticated`).
+    pub token: Option<String>,
+    pub hooks: Vec<Arc<dyn VerdictHook>>,
+    permits: Arc<Semaphore>,
+    deadline: Duration,
+    analysis_timeout: Duration,
+    default_window: Duration,
+    max_window: Duration,
+}
+
+/// How to build the state; `AppState::new` checks it.
+#[derive(Debug)]
+pub struct StateParts {
+    pub cfg: ServerConfig,
+    pub analyzer: Analyzer,
+    pub source: Option<Arc<dyn EvidenceSource>>,
+    pub token: Option<String>,
+    pub hooks: Vec<Arc<dyn VerdictHook>>,
+    pub metrics: Arc<Metrics>,
+    pub store: Option<Arc<MemoryStore>>,
+}
+
+impl AppState {
+    pub fn new(p: StateParts) -> Result<Arc<Self>> {
+        p.cfg.validate()?;
+        let token = p.token.filter(|t| !t.trim().is_empty());
+        if token.is_none() && !p.cfg.allow_unauthenticated {
+            return Err(Error::Config(
+                "no API token: set ROLLWISE_API_TOKEN (Argo sends it from a Secret in the AnalysisTemplate's headers), or set [server] allow_unauthenticated = true for a local trial".into(),
+            ));
+        }
+        let (default_window, max_window) = p.cfg.window_bounds()?;
+        Ok(Arc::new(AppState {
+            public_url: p.cfg.public_url(),
+            deadline: p.cfg.deadline()?,
+            analysis_timeout: p.cfg.analysis_timeout()?,
+            cache: AnalysisCache::new(p.cfg.cache_ttl()?, 10_000),
+            store: p
+                .store
+                .unwrap_or_else(|| Arc::new(MemoryStore::new(p.cfg.store_capacity))),
+            permits: Arc::new(Semaphore::new(p.cfg.max_concurrent_analyses)),
+            default_window,
+            max_window,
+            analyzer: p.analyzer,
+            source: p.source,
+            metrics: p.metrics,
+            token,
+            hooks: p.hooks,
+            cfg: p.cfg,
+        }))
+    }
+
+    /// Wait until every running analysis is done (graceful shutdown), at most
+    /// one analysis timeout.
+    pub async fn drain(&self) {
+        let all = u32::try_from(self.cfg.max_concurrent_analyses).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(
+            self.analysis_timeout + Duration::from_secs(1),
+            self.permits.acquire_many(all),
+        )
+        .await;
+    }
+}
+
+/// The whole service as one router (the verdict page is merged by the caller).
+pub fn router(state: Arc<AppState>) -> Router {
+    let analyze = Router::new()
+        .route("/v1/analyze", post(routes::analyze))
+        .route("/v1/verdicts", post(routes::verdicts))
+        .route("/a2a/analyze", post(routes::a2a))
+        .route("/v1/flagger", post(routes::flagger))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            routes::require_token,
+        ));
+    Router::new()
+        .merge(analyze)
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            routes::count_requests,
+        ))
+        .with_state(state)
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves, then let running
+/// analyses finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "rollwise serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Io {
+            what: "the HTTP server stopped".into(),
+            source: e,
+        })?;
+    tracing::info!("draining running analyses");
+    state.drain().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM (Kubernetes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,665 @@
+//! The handlers. Each parses and checks its input (400/422 naming the field),
+//! then runs or joins an analysis and answers within the caller's deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::api::{
+    A2aReply, A2aRequest, AnalyzeReply, AnalyzeRequest, ApiError, FlaggerRequest, WindowSpec,
+};
+use super::cache::{self, AnalysisKey, Lookup, Ticket};
+use super::{AppState, analyzer, validate};
+use crate::evidence::{Decision, Evidence};
+use crate::gather::{GatherRequest, PodSelector};
+use crate::judge::Severity;
+use crate::store::{AnalysisRecord, Origin};
+use crate::verdict::{RolloutSummary, Verdict};
+
+// ---------------------------------------------------------------- middleware
+
+/// 401 unless the request carries the configured bearer token.
+pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Some(want) = &st.token {
+        let got = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !got.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
+            return ApiError::unauthorized().into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Counts requests by route and status for `/metrics`.
+pub async fn count_requests(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    st.metrics.http_request(&route, resp.status().as_u16());
+    resp
+}
+
+// ---------------------------------------------------------------- parsing
+
+/// Parse a JSON body: 413 when too large, 400 when not JSON or not the
+/// endpoint's shape, naming the path of the field that is wrong.
+fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(body_error)?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() && path != "." {
+            ApiError::invalid_field(&path, inner.to_string())
+        } else {
+            ApiError::bad_request(format!(
+                "the body is not valid JSON for this endpoint: {inner}"
+            ))
+        }
+    })
+}
+
+/// A body that could not be read: 413 when over the limit.
+fn body_error(r: BytesRejection) -> ApiError {
+    let status = r.status();
+    let mut e = ApiError::bad_request(r.body_text());
+    e.status = status;
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        e.error.code = "body_too_large";
+        e.error.message = "the request body is over [server] max_body_bytes".into();
+    }
+    e
+}
+
+fn window_of(st: &AppState, w: Option<&WindowSpec>) -> Result<Duration, ApiError> {
+    let Some(w) = w else {
+        return Ok(st.default_window);
+    };
+    let d = w
+        .duration()
+        .map_err(|e| ApiError::invalid_field("window", e))?;
+    if d < Duration::from_secs(30) || d > st.max_window {
+        return Err(ApiError::invalid_field(
+            "window",
+            format!(
+                "the window must be between 30s and {}s",
+                st.max_window.as_secs()
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// The caller's own deadline (`X-Rollwise-Deadline: <seconds>`), never longer
+/// than the configured one.
+fn deadline_of(st: &AppState, headers: &HeaderMap) -> Duration {
+    headers
+        .get("x-rollwise-deadline")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s).min(st.deadline))
+        .unwrap_or(st.deadline)
+}
+
+// ---------------------------------------------------------------- analyses
+
+/// What an analysis judges: evidence to gather, or a bundle already here.
+enum Input {
+    Gather(GatherRequest),
+    Bundle(Arc<Evidence>),
+}
+
+fn new_id() -> String {
+    // Time in ms plus 32 random-enough bits from the std hasher's per-process
+    // random keys: unique per process, sortable by time, not guessable.
+    use std::hash::{BuildHasher, Hasher};
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(now);
+    format!("{:011x}{:08x}", now, h.finish() as u32)
+}
+
+/// Run, join or reuse the analysis for `key`, answering within `deadline`.
+async fn run_keyed(
+    st: &Arc<AppState>,
+    key: AnalysisKey,
+    origin: Origin,
+    input: Input,
+    extra: Option<String>,
+    deadline: Duration,
+) -> Result<Arc<AnalysisRecord>, ApiError> {
+    let (rx, id) = match st.cache.lookup(key, new_id) {
+        Lookup::Done(rec) => {
+            st.metrics.cache_lookup("cached");
+            return Ok(rec);
+        }
+        Lookup::Running { rx, id } => {
+            st.metrics.cache_lookup("joined");
+            tracing::debug!(analysis = %id, "joining a running analysis");
+            (rx, id)
+        }
+        Lookup::Start(ticket) => {
+            st.metrics.cache_lookup("started");
+            let id = ticket.id.clone();
+            (start(st, ticket, origin, input, extra)?, id)
+        }
+    };
+    wait(st, rx, &id, deadline).await
+}
+
+/// Start an analysis in a task of its own (it outlives the request).
+fn start(
+    st: &Arc<AppState>,
+    ticket: Ticket,
+    origin: Origin,
+    input: Input,
+    extra: Option<String>,
+) -> Result<tokio::sync::watch::Receiver<cache::Outcome>, ApiError> {
+    let permit = Arc::clone(&st.permits)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded())?;
+    let rx = ticket.subscribe();
+    let st2 = Arc::clone(st);
+    let span = tracing::info_span!("analysis", id = %ticket.id, origin = ?origin);
+    tokio::spawn(
+        async move {
+            let _permit = permit;
+            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra).await;
+            ticket.finish(Arc::clone(&rec));
+            after(&st2, rec);
+        }
+        .instrument(span),
+    );
+    Ok(rx)
+}
+
+async fn wait(
+    st: &AppState,
+    rx: tokio::sync::watch::Receiver<cache::Outcome>,
+    id: &str,
+    deadline: Duration,
+) -> Result<Arc<AnalysisRecord>, ApiError> {
+    match cache::wait_for(rx, deadline).await {
+        Ok(Some(rec)) => Ok(rec),
+        Ok(None) => Err(ApiError::still_running(
+            id,
+            Duration::from_secs(st.cfg.retry_after_secs),
+        )),
+        Err(()) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "analysis_failed",
+            "the analysis stopped without a verdict (see the server log); call again to start a new one",
+        )),
+    }
+}
+
+/// Gather (if needed) and judge, within the analysis timeout. Never fails:
+/// every failure is an inconclusive verdict that says why.
+async fn analyse(
+    st: &AppState,
+    id: String,
+    origin: Origin,
+    input: Input,
+    extra: Option<String>,
+) -> Arc<AnalysisRecord> {
+    let started = Instant::now();
+    st.metrics.in_flight().inc();
+    let fallback = match &input {
+        Input::Gather(g) => RolloutSummary {
+            scenario: format!("{}/{}", g.namespace, g.rollout),
+            namespace: g.namespace.clone(),
+            name: g.rollout.clone(),
+            canary_hash: match &g.canary {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            stable_hash: match &g.stable {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            canary_image: None,
+        },
+        Input::Bundle(ev) => analyzer::summary_of(ev),
+    };
+    let work = async {
+        let ev = match input {
+            Input::Bundle(ev) => ev,
+            Input::Gather(req) => match &st.source {
+                None => return Err("no cluster is configured for this server".to_owned()),
+                Some(src) => match src.gather(&req).await {
+                    Ok(ev) => Arc::new(ev),
+                    Err(e) => return Err(e.to_string()),
+                },
+            },
+        };
+        let judged = st.analyzer.analyze(Arc::clone(&ev), extra).await;
+        Ok((ev, judged))
+    };
+    let (verdict, ev, templates) = match tokio::time::timeout(st.analysis_timeout, work).await {
+        Ok(Ok((ev, j))) => (j.verdict, Some(ev), j.templates),
+        Ok(Err(why)) => (Verdict::could_not_judge(fallback, why), None, None),
+        Err(_) => (
+            Verdict::could_not_judge(
+                fallback,
+                format!(
+                    "the analysis ran out of time after {}s",
+                    st.analysis_timeout.as_secs()
+                ),
+            ),
+            None,
+            None,
+        ),
+    };
+    st.metrics.in_flight().dec();
+    let took = started.elapsed();
+    let endpoint = origin_label(origin);
+    st.metrics
+        .analysis_finished(endpoint, verdict.verdict, took, &verdict.usage);
+    tracing::info!(
+        verdict = verdict.verdict.as_str(),
+        confidence = verdict.confidence,
+        ms = took.as_millis() as u64,
+        "analysis finished"
+    );
+    let created = jiff::Timestamp::now().as_millisecond();
+    let ev = ev.unwrap_or_else(|| Arc::new(empty_evidence(&verdict.rollout)));
+    st.store.insert(AnalysisRecord::new(
+        id, origin, created, verdict, &ev, templates,
+    ))
+}
+
+fn origin_label(o: Origin) -> &'static str {
+    match o {
+        Origin::Analyze => "analyze",
+        Origin::Verdicts => "verdicts",
+        Origin::A2a => "a2a",
+        Origin::Flagger => "flagger",
+        Origin::Cli => "cli",
+    }
+}
+
+/// The record of an analysis that had no evidence (gathering failed).
+fn empty_evidence(r: &RolloutSummary) -> Evidence {
+    Evidence {
+        version: crate::evidence::SUPPORTED_VERSION,
+        name: r.scenario.clone(),
+        description: None,
+        rollout: crate::evidence::RolloutRef {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            canary_hash: r.canary_hash.clone(),
+            stable_hash: r.stable_hash.clone(),
+            canary_image: r.canary_image.clone(),
+            stable_image: None,
+            canary_weight: None,
+            step: None,
+            repo: None,
+            revision: None,
+        },
+        window: None,
+        traffic: None,
+        metrics: Vec::new(),
+        pods: Default::default(),
+        events: Vec::new(),
+        logs: Default::default(),
+        expected: None,
+        gaps: Vec::new(),
+        planted_secrets: Vec::new(),
+    }
+}
+
+/// Run the hooks (Slack, remediation) without holding anyone up.
+fn after(st: &Arc<AppState>, rec: Arc<AnalysisRecord>) {
+    for hook in &st.hooks {
+        let hook = Arc::clone(hook);
+        let rec = Arc::clone(&rec);
+        let store = Arc::clone(&st.store);
+        tokio::spawn(async move { hook.after(rec, store).await });
+    }
+}
+
+// ---------------------------------------------------------------- routes
+
+/// `POST /v1/analyze` (Argo's web provider).
+pub async fn analyze(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AnalyzeReply>, ApiError> {
+    let req: AnalyzeRequest = parse_json(body)?;
+    validate::namespace("namespace", &req.namespace)?;
+    validate::object_name("rollout", &req.rollout)?;
+    let canary = req.canary_hash.as_deref().ok_or_else(|| {
+        ApiError::invalid_field(
+            "canaryHash",
+            "required: set it from podTemplateHashValue: Latest",
+        )
+    })?;
+    let stable = req.stable_hash.as_deref().ok_or_else(|| {
+        ApiError::invalid_field(
+            "stableHash",
+            "required: set it from podTemplateHashValue: Stable",
+        )
+    })?;
+    validate::hash("canaryHash", canary)?;
+    validate::hash("stableHash", stable)?;
+    if canary == stable {
+        return Err(ApiError::invalid_field(
+            "canaryHash",
+            "the canary and stable hashes are equal: there is no canary to judge",
+        ));
+    }
+    for (name, q) in &req.queries {
+        validate::query(&format!("queries.{name}"), q)?;
+    }
+    let window = window_of(&st, req.window.as_ref())?;
+    let key = AnalysisKey {
+        endpoint: "analyze",
+        namespace: req.namespace.clone(),
+        rollout: req.rollout.clone(),
+        canary: canary.to_owned(),
+        stable: stable.to_owned(),
+        window_secs: window.as_secs(),
+        extra: extra_key(&req.queries, req.extra_prompt.as_deref()),
+    };
+    let gather = GatherRequest {
+        namespace: req.namespace,
+        rollout: req.rollout,
+        read_rollout: true,
+        canary: PodSelector::Hash(canary.to_owned()),
+        stable: PodSelector::Hash(stable.to_owned()),
+        window,
+        end: jiff::Timestamp::now(),
+        queries: req.queries,
+    };
+    ensure_source(&st)?;
+    let deadline = deadline_of(&st, &headers);
+    let rec = run_keyed(
+        &st,
+        key,
+        Origin::Analyze,
+        Input::Gather(gather),
+        req.extra_prompt,
+        deadline,
+    )
+    .await?;
+    Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)))
+}
+
+fn ensure_source(st: &AppState) -> Result<(), ApiError> {
+    if st.source.is_none() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_cluster",
+            "this server has no cluster configured, so it cannot gather evidence; use POST /v1/verdicts with a bundle, or run it in the cluster",
+        ));
+    }
+    Ok(())
+}
+
+fn extra_key(queries: &std::collections::BTreeMap<String, String>, extra: Option<&str>) -> String {
+    let mut s = String::new();
+    for (k, v) in queries {
+        s.push_str(k);
+        s.push('\u{1}');
+        s.push_str(v);
+        s.push('\u{2}');
+    }
+    s.push_str(extra.unwrap_or_default());
+    s
+}
+
+/// `POST /v1/verdicts`: judge the evidence bundle in the body.
+pub async fn verdicts(
+    State(st): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AnalyzeReply>, ApiError> {
+    let bytes = body.map_err(body_error)?;
+    let source = crate::evidence::EvidenceSource::Named("request body".into());
+    let ev = crate::evidence::parse_bytes(&bytes, &source).map_err(|e| match e {
+        crate::Error::InvalidEvidence { ref field, .. } if !field.is_empty() => {
+            ApiError::invalid_field(field, e.to_string())
+        }
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    let permit = Arc::clone(&st.permits)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::overloaded())?;
+    let id = new_id();
+    let span = tracing::info_span!("analysis", id = %id, origin = "verdicts");
+    let rec = analyse(&st, id, Origin::Verdicts, Input::Bundle(Arc::new(ev)), None)
+        .instrument(span)
+        .await;
+    drop(permit);
+    after(&st, Arc::clone(&rec));
+    Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)))
+}
+
+/// `POST /a2a/analyze`: the metric-ai plugin's agent contract.
+pub async fn a2a(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<A2aReply>, ApiError> {
+    let req: A2aRequest = parse_json(body)?;
+    let c = req.context;
+    validate::namespace("context.namespace", &c.namespace)?;
+    validate::object_name("context.rolloutName", &c.rollout_name)?;
+    let side = |field: &str, sel: &Option<String>| -> Result<PodSelector, ApiError> {
+        match sel.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => {
+                validate::selector(field, s)?;
+                Ok(PodSelector::Labels(s.to_owned()))
+            }
+            None => Ok(PodSelector::FromRollout),
+        }
+    };
+    let canary = side("context.canarySelector", &c.canary_selector)?;
+    let stable = side("context.stableSelector", &c.stable_selector)?;
+    ensure_source(&st)?;
+    let key = AnalysisKey {
+        endpoint: "a2a",
+        namespace: c.namespace.clone(),
+        rollout: c.rollout_name.clone(),
+        canary: c.canary_selector.clone().unwrap_or_default(),
+        stable: c.stable_selector.clone().unwrap_or_default(),
+        window_secs: st.default_window.as_secs(),
+        extra: c.extra_prompt.clone().unwrap_or_default(),
+    };
+    let gather = GatherRequest {
+        namespace: c.namespace,
+        rollout: c.rollout_name,
+        read_rollout: true,
+        canary,
+        stable,
+        window: st.default_window,
+        end: jiff::Timestamp::now(),
+        queries: Default::default(),
+    };
+    let deadline = deadline_of(&st, &headers);
+    let rec = run_keyed(
+        &st,
+        key,
+        Origin::A2a,
+        Input::Gather(gather),
+        c.extra_prompt,
+        deadline,
+    )
+    .await?;
+    Ok(Json(a2a_reply(&rec, &st.public_url)))
+}
+
+/// The plugin promotes on `promote: true` only; inconclusive is not promote.
+pub fn a2a_reply(rec: &AnalysisRecord, public_url: &str) -> A2aReply {
+    let v = &rec.verdict;
+    let decisive = v
+        .reasons
+        .iter()
+        .find(|r| matches!(r.severity, Severity::Critical | Severity::Regression))
+        .or_else(|| v.reasons.iter().find(|r| r.severity == Severity::Concern));
+    let mut analysis = v.summary.clone();
+    for r in v.reasons.iter().take(super::api::REPLY_REASONS) {
+        analysis.push_str("\n- ");
+        analysis.push_str(&r.detail);
+    }
+    let url = super::api::analysis_url(public_url, &rec.id);
+    let remediation = match (&rec.pr, v.verdict) {
+        (Some(pr), _) => format!("draft fix proposed: {}", pr.url),
+        (None, Decision::Promote) => String::new(),
+        (None, _) => format!("see the evidence at {url}"),
+    };
+    A2aReply {
+        analysis,
+        root_cause: match v.verdict {
+            Decision::Promote => String::new(),
+            _ => decisive.map(|r| r.detail.clone()).unwrap_or_default(),
+        },
+        remediation,
+        promote: v.verdict == Decision::Promote,
+        confidence: v.confidence,
+    }
+}
+
+/// `POST /v1/flagger`: Flagger's rollout webhook. 200 lets the canary
+/// advance; 412 (abort or inconclusive) halts it.
+pub async fn flagger(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: FlaggerRequest = parse_json(body)?;
+    validate::namespace("namespace", &req.namespace)?;
+    validate::object_name("name", &req.name)?;
+    let canary_sel = req
+        .metadata
+        .get("canarySelector")
+        .cloned()
+        .unwrap_or_else(|| format!("app={}", req.name));
+    let stable_sel = req
+        .metadata
+        .get("stableSelector")
+        .cloned()
+        .unwrap_or_else(|| format!("app={}-primary", req.name));
+    validate::selector("metadata.canarySelector", &canary_sel)?;
+    validate::selector("metadata.stableSelector", &stable_sel)?;
+    let window = match req.metadata.get("window") {
+        Some(w) => window_of(&st, Some(&WindowSpec::Text(w.clone()))).map_err(|mut e| {
+            e.error.field = Some("metadata.window".into());
+            e
+        })?,
+        None => st.default_window,
+    };
+    ensure_source(&st)?;
+    let key = AnalysisKey {
+        endpoint: "flagger",
+        namespace: req.namespace.clone(),
+        rollout: req.name.clone(),
+        canary: canary_sel.clone(),
+        stable: stable_sel.clone(),
+        window_secs: window.as_secs(),
+        extra: req.phase.clone().unwrap_or_default(),
+    };
+    let gather = GatherRequest {
+        namespace: req.namespace,
+        rollout: req.name,
+        read_rollout: false,
+        canary: PodSelector::Labels(canary_sel),
+        stable: PodSelector::Labels(stable_sel),
+        window,
+        end: jiff::Timestamp::now(),
+        queries: Default::default(),
+    };
+    let deadline = deadline_of(&st, &headers);
+    let rec = run_keyed(
+        &st,
+        key,
+        Origin::Flagger,
+        Input::Gather(gather),
+        None,
+        deadline,
+    )
+    .await?;
+    let reply = AnalyzeReply::from_record(&rec, &st.public_url);
+    let status = if reply.verdict == Decision::Promote {
+        StatusCode::OK
+    } else {
+        StatusCode::PRECONDITION_FAILED
+    };
+    Ok((status, Json(reply)).into_response())
+}
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// 200 when every dependency answers, 503 listing the ones that do not.
+pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
+    let mut checks = match &st.source {
+        Some(src) => src.check_ready().await,
+        None => Vec::new(),
+    };
+    checks.push((
+        "llm".into(),
+        Ok(st
+            .analyzer
+            .model_name()
+            .map(|m| format!("model {m} configured (not called by readyz)"))
+            .unwrap_or_else(|| "no model: statistics and logs alone".into())),
+    ));
+    let ok = checks.iter().all(|(_, r)| r.is_ok());
+    let body: serde_json::Map<String, serde_json::Value> = checks
+        .into_iter()
+        .map(|(name, r)| {
+            let v = match r {
+                Ok(detail) => serde_json::json!({"ok": true, "detail": detail}),
+                Err(e) => serde_json::json!({"ok": false, "detail": e}),
+            };
+            (name, v)
+        })
+        .collect();
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({"ready": ok, "checks": body})),
+    )
+        .into_response()
+}
+
+pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.encode(),
+    )
+        .into_response()
+}

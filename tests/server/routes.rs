@@ -1,0 +1,495 @@
+//! Every route and every error, through axum's oneshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use rollwise::gather::PodSelector;
+use serde_json::json;
+
+use super::{FakeSource, TOKEN, analyze_body, call, post, scenario, state_with};
+
+const PROMOTE: &str = "p12-rollouts-demo-blue-to-yellow.json";
+const ABORT: &str = "p03-inventory-go-panic.json";
+
+#[tokio::test]
+async fn every_analyze_endpoint_needs_the_token() {
+    let st = state_with(Some(Arc::new(FakeSource::with(&[PROMOTE]))), |_| {});
+    for uri in ["/v1/analyze", "/v1/verdicts", "/a2a/analyze", "/v1/flagger"] {
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("Basic czNjcjN0"),
+            Some(TOKEN),
+        ] {
+            let headers: Vec<(&str, &str)> =
+                auth.map(|a| ("authorization", a)).into_iter().collect();
+            let r = call(&st, "POST", uri, Some("{}".into()), &headers).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri} with {auth:?}");
+            assert_eq!(r.body["error"]["code"], "unauthorized");
+        }
+    }
+    // The probes and metrics stay open.
+    for uri in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            call(&st, "GET", uri, None, &[]).await.status,
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_without_a_token_refuses_to_start_unless_told() {
+    let parts = |allow| rollwise::server::StateParts {
+        cfg: rollwise::server::ServerConfig {
+            allow_unauthenticated: allow,
+            ..Default::default()
+        },
+        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
+            Default::default(),
+            Default::default(),
+        )),
+        source: None,
+        token: None,
+        hooks: vec![],
+        metrics: Arc::new(rollwise::server::Metrics::new()),
+        store: None,
+    };
+    let err = rollwise::server::AppState::new(parts(false)).unwrap_err();
+    assert!(err.to_string().contains("ROLLWISE_API_TOKEN"), "{err}");
+    assert!(rollwise::server::AppState::new(parts(true)).is_ok());
+}
+
+#[tokio::test]
+async fn analyze_judges_gathered_evidence_and_replies_small_json() {
+    let src = Arc::new(FakeSource::with(&[PROMOTE, ABORT]));
+    let st = state_with(Some(Arc::clone(&src)), |_| {});
+    for (name, want) in [(PROMOTE, "promote"), (ABORT, "abort")] {
+        let ev = scenario(name);
+        let r = post(&st, "/v1/analyze", analyze_body(&ev)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["verdict"], want, "{name}: {}", r.text);
+        let keys: Vec<&str> = r
+            .body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "verdict",
+                "confidence",
+                "summary",
+                "reasons",
+                "analysisId",
+                "url"
+            ]
+        );
+        let id = r.body["analysisId"].as_str().unwrap();
+        assert_eq!(
+            r.body["url"],
+            format!("https://rollwise.example/analyses/{id}")
+        );
+        assert!(r.body["reasons"].as_array().unwrap().len() <= 5);
+        assert!(st.store.get(id).is_some(), "recorded for the verdict page");
+    }
+    let calls = src.calls();
+    assert_eq!(calls.len(), 2);
+    let ev = scenario(ABORT);
+    let c = &calls[1];
+    assert_eq!(c.namespace, ev.rollout.namespace);
+    assert_eq!(c.rollout, ev.rollout.name);
+    assert!(c.read_rollout);
+    assert_eq!(
+        c.canary,
+        PodSelector::Hash(ev.rollout.canary_hash.clone().unwrap())
+    );
+    assert_eq!(
+        c.stable,
+        PodSelector::Hash(ev.rollout.stable_hash.clone().unwrap())
+    );
+    assert_eq!(c.window, Duration::from_secs(600));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_naming_the_field() {
+    let st = state_with(Some(Arc::new(FakeSource::with(&[PROMOTE]))), |_| {});
+    let ev = scenario(PROMOTE);
+    let good = analyze_body(&ev);
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    let without = |k: &str| {
+        let mut b = good.clone();
+        b.as_object_mut().unwrap().remove(k);
+        b
+    };
+    let cases = [
+        (with("namespace", json!("Not_A_Namespace")), "namespace"),
+        (with("rollout", json!("a/b")), "rollout"),
+        (with("canaryHash", json!("x\"} or vector(1)")), "canaryHash"),
+        (without("canaryHash"), "canaryHash"),
+        (without("stableHash"), "stableHash"),
+        (with("stableHash", good["canaryHash"].clone()), "canaryHash"),
+        (with("window", json!("10d")), "window"),
+        (with("window", json!(5)), "window"),
+        (with("namespace", json!(7)), "namespace"),
+        (
+            with("queries", json!({"error-rate": "x\ny"})),
+            "queries.error-rate",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = post(&st, "/v1/analyze", body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert_eq!(r.body["error"]["field"], field, "{body}: {}", r.text);
+        assert!(!r.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // Not JSON at all, or an unknown field: 400 saying so.
+    let auth = format!("Bearer {TOKEN}");
+    let r = call(
+        &st,
+        "POST",
+        "/v1/analyze",
+        Some("{nope".into()),
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "bad_request");
+    let r = post(&st, "/v1/analyze", with("canaryHsh", json!("abc"))).await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    assert!(r.text.contains("canaryHsh"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn concurrent_identical_calls_share_one_analysis_and_repeats_come_from_cache() {
+    let mut fake = FakeSource::with(&[ABORT]);
+    fake.delay = Duration::from_millis(300);
+    let src = Arc::new(fake);
+    let st = state_with(Some(Arc::clone(&src)), |_| {});
+    let body = analyze_body(&scenario(ABORT));
+    let calls = (0..20).map(|_| {
+        let st = Arc::clone(&st);
+        let body = body.clone();
+        tokio::spawn(async move { post(&st, "/v1/analyze", body).await })
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for c in calls {
+        let r = c.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["verdict"], "abort");
+        ids.insert(r.body["analysisId"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one analysis for 20 identical calls");
+    assert_eq!(src.calls().len(), 1, "gathered once");
+    let again = post(&st, "/v1/analyze", body).await;
+    assert_eq!(
+        again.body["analysisId"].as_str(),
+        ids.first().map(String::as_str)
+    );
+    assert_eq!(src.calls().len(), 1, "a repeat is answered from cache");
+    let m = call(&st, "GET", "/metrics", None, &[]).await.text;
+    let count = |result: &str| -> u64 {
+        let prefix = format!("rollwise_cache_lookups_total{{result=\"{result}\"}} ");
+        m.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    assert_eq!(count("started"), 1, "{m}");
+    // Most join the running analysis; a late one may find it finished.
+    assert_eq!(count("joined") + count("cached"), 20, "{m}");
+    assert!(count("cached") >= 1, "{m}");
+}
+
+#[tokio::test]
+async fn past_the_deadline_the_caller_gets_503_retry_after_then_the_cached_verdict() {
+    let mut fake = FakeSource::with(&[ABORT]);
+    fake.delay = Duration::from_millis(800);
+    let src = Arc::new(fake);
+    let st = state_with(Some(Arc::clone(&src)), |c| c.retry_after_secs = 7);
+    let body = analyze_body(&scenario(ABORT)).to_string();
+    let auth = format!("Bearer {TOKEN}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("x-rollwise-deadline", "0.1"),
+    ];
+    let r = call(&st, "POST", "/v1/analyze", Some(body.clone()), &headers).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.headers["retry-after"], "7");
+    assert_eq!(r.body["error"]["code"], "analysis_running");
+    let id = r.body["error"]["analysisId"].as_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    // The analysis goes on without the caller; Argo's retry gets its verdict.
+    let t = std::time::Instant::now();
+    let r = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = call(&st, "POST", "/v1/analyze", Some(body.clone()), &headers).await;
+        if r.status == StatusCode::OK || t.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        assert_eq!(
+            r.body["error"]["analysisId"],
+            id.as_str(),
+            "the retry joins the same analysis"
+        );
+    };
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["analysisId"], id.as_str());
+    assert_eq!(r.body["verdict"], "abort");
+    assert_eq!(src.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn gathering_failures_and_timeouts_are_inconclusive_never_promote() {
+    let mut fake = FakeSource::with(&[PROMOTE]);
+    fake.fail = Some("rollouts.argoproj.io \"rollouts-demo\" not found".into());
+    let st = state_with(Some(Arc::new(fake)), |_| {});
+    let r = post(&st, "/v1/analyze", analyze_body(&scenario(PROMOTE))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["verdict"], "inconclusive");
+    assert_eq!(r.body["confidence"], 0);
+    assert!(r.text.contains("not found"), "{}", r.text);
+
+    let mut fake = FakeSource::with(&[PROMOTE]);
+    fake.delay = Duration::from_secs(5);
+    let st = state_with(Some(Arc::new(fake)), |c| {
+        c.analysis_timeout_secs = 0.2;
+        c.deadline_secs = 2.0;
+    });
+    let r = post(&st, "/v1/analyze", analyze_body(&scenario(PROMOTE))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["verdict"], "inconclusive");
+    assert!(r.text.contains("ran out of time"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn too_many_analyses_at_once_get_503_overloaded() {
+    let mut fake = FakeSource::with(&[PROMOTE, ABORT]);
+    fake.delay = Duration::from_millis(500);
+    let st = state_with(Some(Arc::new(fake)), |c| {
+        c.max_concurrent_analyses = 1;
+        c.deadline_secs = 0.05;
+    });
+    let a = post(&st, "/v1/analyze", analyze_body(&scenario(PROMOTE))).await;
+    assert_eq!(a.body["error"]["code"], "analysis_running", "{}", a.text);
+    let b = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
+    assert_eq!(b.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(b.body["error"]["code"], "overloaded", "{}", b.text);
+    assert!(b.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn without_a_cluster_gathering_routes_say_so_and_verdicts_still_work() {
+    let st = state_with(None, |_| {});
+    let r = post(&st, "/v1/analyze", analyze_body(&scenario(PROMOTE))).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body["error"]["code"], "no_cluster");
+    let bundle = std::fs::read_to_string(crate::cli::repo_path(&format!(
+        "evals/scenarios/public/{ABORT}"
+    )))
+    .unwrap();
+    let auth = format!("Bearer {TOKEN}");
+    let r = call(
+        &st,
+        "POST",
+        "/v1/verdicts",
+        Some(bundle),
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["verdict"], "abort");
+}
+
+#[tokio::test]
+async fn verdicts_rejects_bad_bundles_by_field_and_size() {
+    let st = state_with(None, |c| c.max_body_bytes = 4096);
+    let auth = format!("Bearer {TOKEN}");
+    let h = [("authorization", auth.as_str())];
+    let r = call(&st, "POST", "/v1/verdicts", Some(r#"{"version":1,"name":"x","rollout":{"namespace":"a","name":"b"},"metrics":[{"name":"m","canary":"oops","stable":[]}]}"#.into()), &h).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["error"]["field"], "metrics[0].canary", "{}", r.text);
+    let r = call(
+        &st,
+        "POST",
+        "/v1/verdicts",
+        Some(r#"{"version":9}"#.into()),
+        &h,
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    let big = format!(r#"{{"version":1,"name":"{}"}}"#, "x".repeat(5000));
+    let r = call(&st, "POST", "/v1/verdicts", Some(big), &h).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "body_too_large");
+}
+
+#[tokio::test]
+async fn a2a_speaks_the_metric_ai_plugin_contract() {
+    let dir = crate::cli::repo_path("tests/server/fixtures");
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("request.example.json")).unwrap())
+            .unwrap();
+    let contract: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("response.example.json")).unwrap())
+            .unwrap();
+    // The sample's selectors name the canary and stable pods.
+    let mut ev = scenario(ABORT);
+    ev.rollout.namespace = "default".into();
+    ev.rollout.name = "canary-demo".into();
+    let mut fake = FakeSource::default();
+    fake.by_canary.insert("role=canary".into(), ev);
+    let src = Arc::new(fake);
+    let st = state_with(Some(Arc::clone(&src)), |_| {});
+    let r = post(&st, "/a2a/analyze", sample).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Same fields, same JSON types as the plugin's agent.
+    let got = r.body.as_object().unwrap();
+    let want = contract.as_object().unwrap();
+    let mut gk: Vec<_> = got.keys().collect();
+    let mut wk: Vec<_> = want.keys().collect();
+    gk.sort();
+    wk.sort();
+    assert_eq!(gk, wk);
+    for (k, v) in want {
+        assert_eq!(
+            std::mem::discriminant(v),
+            std::mem::discriminant(&got[k]),
+            "{k}: {} vs {}",
+            v,
+            got[k]
+        );
+    }
+    assert_eq!(r.body["promote"], false);
+    assert!(!r.body["rootCause"].as_str().unwrap().is_empty());
+    let c = &src.calls()[0];
+    assert_eq!(c.canary, PodSelector::Labels("role=canary".into()));
+    assert_eq!(c.stable, PodSelector::Labels("role=stable".into()));
+    assert_eq!(
+        (c.namespace.as_str(), c.rollout.as_str()),
+        ("default", "canary-demo")
+    );
+    // A bad selector is a 422 naming it.
+    let r = post(
+        &st,
+        "/a2a/analyze",
+        json!({"context": {"namespace": "default", "rolloutName": "x", "canarySelector": "role"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["field"], "context.canarySelector");
+}
+
+#[tokio::test]
+async fn flagger_advances_on_promote_and_halts_otherwise() {
+    let mut fake = FakeSource::default();
+    fake.by_canary
+        .insert("app=podinfo".into(), scenario(PROMOTE));
+    fake.by_canary.insert("app=broken".into(), scenario(ABORT));
+    let src = Arc::new(fake);
+    let st = state_with(Some(Arc::clone(&src)), |_| {});
+    let body = |name: &str| json!({"name": name, "namespace": "test", "phase": "Progressing", "metadata": {}});
+    let r = post(&st, "/v1/flagger", body("podinfo")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["verdict"], "promote");
+    let r = post(&st, "/v1/flagger", body("broken")).await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_FAILED, "{}", r.text);
+    assert_eq!(r.body["verdict"], "abort");
+    let c = &src.calls()[0];
+    assert!(!c.read_rollout, "Flagger canaries have no Argo Rollout");
+    assert_eq!(c.stable, PodSelector::Labels("app=podinfo-primary".into()));
+}
+
+#[tokio::test]
+async fn readyz_reports_each_dependency_and_metrics_count_verdicts() {
+    let st = state_with(Some(Arc::new(FakeSource::with(&[ABORT]))), |_| {});
+    let r = call(&st, "GET", "/readyz", None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["checks"]["kubernetes"]["ok"], true);
+    let mut fake = FakeSource::with(&[ABORT]);
+    fake.fail = Some("connection refused".into());
+    let down = state_with(Some(Arc::new(fake)), |_| {});
+    let r = call(&down, "GET", "/readyz", None, &[]).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        r.body["checks"]["kubernetes"]["detail"],
+        "connection refused"
+    );
+
+    post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
+    let m = call(&st, "GET", "/metrics", None, &[]).await;
+    assert!(
+        m.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    for line in [
+        r#"rollwise_analyses_total{endpoint="analyze",verdict="abort"} 1"#,
+        r#"rollwise_http_requests_total{route="/v1/analyze",status="200"} 1"#,
+        r#"rollwise_http_requests_total{route="/readyz",status="200"} 1"#,
+        "rollwise_analysis_duration_seconds_count",
+        "rollwise_analyses_in_flight 0",
+    ] {
+        assert!(m.text.contains(line), "missing {line}:\n{}", m.text);
+    }
+}
+
+#[derive(Debug, Default)]
+struct SlowHook {
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl rollwise::server::VerdictHook for SlowHook {
+    fn after<'a>(
+        &'a self,
+        rec: Arc<rollwise::store::AnalysisRecord>,
+        _store: Arc<rollwise::store::MemoryStore>,
+    ) -> rollwise::llm::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.seen.lock().unwrap().push(rec.id.clone());
+        })
+    }
+}
+
+#[tokio::test]
+async fn hooks_run_after_the_reply_without_delaying_it() {
+    let hook = Arc::new(SlowHook::default());
+    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
+        cfg: rollwise::server::ServerConfig::default(),
+        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
+            Default::default(),
+            Default::default(),
+        )),
+        source: Some(Arc::new(FakeSource::with(&[ABORT]))),
+        token: Some(TOKEN.into()),
+        hooks: vec![hook.clone()],
+        metrics: Arc::new(rollwise::server::Metrics::new()),
+        store: None,
+    })
+    .unwrap();
+    let r = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The reply came before the (300 ms) hook finished: it did not wait for it.
+    assert!(
+        hook.seen.lock().unwrap().is_empty(),
+        "the hook delayed the reply"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        hook.seen.lock().unwrap().as_slice(),
+        [r.body["analysisId"].as_str().unwrap()]
+    );
+}
