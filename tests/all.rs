@@ -6,4 +6,5 @@
 
 mod cli;
 mod llm;
+mod plugin;
 mod server;

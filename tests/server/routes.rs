@@ -408,6 +408,14 @@ async fn flagger_advances_on_promote_and_halts_otherwise() {
     assert_eq!(r.body["verdict"], "abort");
     let c = &src.calls()[0];
     assert!(!c.read_rollout, "Flagger canaries have no Argo Rollout");
+    // Flagger sends no headers: the token may ride in the metadata instead.
+    let mut b = body("podinfo");
+    b["metadata"]["token"] = json!(TOKEN);
+    let r = call(&st, "POST", "/v1/flagger", Some(b.to_string()), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    b["metadata"]["token"] = json!("wrong");
+    let r = call(&st, "POST", "/v1/flagger", Some(b.to_string()), &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     assert_eq!(c.stable, PodSelector::Labels("app=podinfo-primary".into()));
 }
 
@@ -492,4 +500,32 @@ async fn hooks_run_after_the_reply_without_delaying_it() {
         hook.seen.lock().unwrap().as_slice(),
         [r.body["analysisId"].as_str().unwrap()]
     );
+}
+
+#[tokio::test]
+async fn replay_mode_answers_from_a_directory_of_bundles() {
+    let dir = crate::cli::repo_path("evals/scenarios/public");
+    let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();
+    assert_eq!(src.len(), 24);
+    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
+        cfg: rollwise::server::ServerConfig::default(),
+        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
+            Default::default(),
+            Default::default(),
+        )),
+        source: Some(Arc::new(src)),
+        token: Some(TOKEN.into()),
+        hooks: vec![],
+        metrics: Arc::new(rollwise::server::Metrics::new()),
+        store: None,
+    })
+    .unwrap();
+    let ev = scenario("p01-rollouts-demo-bad-red.json");
+    let r = post(&st, "/v1/analyze", analyze_body(&ev)).await;
+    assert_eq!(r.body["verdict"], "abort", "{}", r.text);
+    let mut body = analyze_body(&ev);
+    body["stableHash"] = json!("0000000000");
+    let r = post(&st, "/v1/analyze", body).await;
+    assert_eq!(r.body["verdict"], "inconclusive", "{}", r.text);
+    assert!(r.text.contains("stable hash"), "{}", r.text);
 }

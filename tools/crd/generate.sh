@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 out=../src/crd
-for crd in rollout analysis-run; do
+for crd in rollout analysis-run analysis-template cluster-analysis-template; do
   rs=${crd//-/_}.rs
   python3 trim.py "$crd-crd.yaml" > "/tmp/rollwise-$crd-trimmed.yaml"
   {

@@ -22,8 +22,12 @@ pub(super) struct ServeArgs {
     listen: Option<String>,
     /// Serve without a cluster: only /v1/verdicts judges (bundles sent in the
     /// body); the gathering endpoints answer 503.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "evidence_dir")]
     no_cluster: bool,
+    /// Replay mode: answer /v1/analyze from the evidence bundles in DIR
+    /// (matched by namespace, rollout and canary hash) instead of a cluster.
+    #[arg(long, value_name = "DIR")]
+    evidence_dir: Option<PathBuf>,
     #[command(flatten)]
     llm: LlmArgs,
 }
@@ -75,11 +79,15 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
             ),
         };
         let metrics = Arc::new(Metrics::new());
-        let source = if args.no_cluster {
-            None
-        } else {
-            Some(crate::gather::from_environment(Arc::clone(&metrics)).await?)
-        };
+        let source: Option<Arc<dyn crate::gather::EvidenceSource>> =
+            match (&args.evidence_dir, args.no_cluster) {
+                (Some(dir), _) => Some(Arc::new(crate::gather::files::DirectorySource::load(
+                    dir,
+                    crate::evidence::DEFAULT_MAX_BYTES,
+                )?)),
+                (None, true) => None,
+                (None, false) => Some(crate::gather::from_environment(Arc::clone(&metrics)).await?),
+            };
         let state = AppState::new(StateParts {
             cfg: cfg.clone(),
             analyzer,

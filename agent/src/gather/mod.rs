@@ -6,6 +6,8 @@
 //! then cannot promote); only a failure that leaves nothing to judge (the
 //! Rollout does not exist, the API server is unreachable) is an `Err`.
 
+pub mod files;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -126,13 +126,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/analyze", post(routes::analyze))
         .route("/v1/verdicts", post(routes::verdicts))
         .route("/a2a/analyze", post(routes::a2a))
-        .route("/v1/flagger", post(routes::flagger))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             routes::require_token,
         ));
     Router::new()
         .merge(analyze)
+        // Flagger cannot send headers: its handler also takes the token from
+        // the webhook's metadata (`metadata.token`).
+        .route("/v1/flagger", post(routes::flagger))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))

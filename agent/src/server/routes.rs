@@ -29,18 +29,22 @@ use crate::verdict::{RolloutSummary, Verdict};
 
 /// 401 unless the request carries the configured bearer token.
 pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    if let Some(want) = &st.token {
-        let got = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if !got.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
-            return ApiError::unauthorized().into_response();
-        }
+    if !bearer_ok(&st, req.headers()) {
+        return ApiError::unauthorized().into_response();
     }
     next.run(req).await
+}
+
+fn bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
+    let Some(want) = &st.token else {
+        return true;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes()))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -551,7 +555,20 @@ pub async fn flagger(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req: FlaggerRequest = parse_json(body)?;
+    // Unauthenticated callers learn nothing, not even why the body is wrong.
+    let header_ok = bearer_ok(&st, &headers);
+    let req: FlaggerRequest = match parse_json(body) {
+        Ok(r) => r,
+        Err(e) if header_ok => return Err(e),
+        Err(_) => return Err(ApiError::unauthorized()),
+    };
+    let meta_ok = match (&st.token, req.metadata.get("token")) {
+        (Some(want), Some(got)) => constant_time_eq(got.trim().as_bytes(), want.as_bytes()),
+        _ => false,
+    };
+    if !header_ok && !meta_ok {
+        return Err(ApiError::unauthorized());
+    }
     validate::namespace("namespace", &req.namespace)?;
     validate::object_name("name", &req.name)?;
     let canary_sel = req
