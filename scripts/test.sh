@@ -26,5 +26,8 @@ mkdir -p target/eval
   --max-false-promote 0
 grep -E '^\| (accuracy|false-promote rate|false-abort rate|root-cause hit rate)' target/eval/report.md >&2
 
+step "deploy/: kustomize renders, Kubernetes schemas, no drift"
+scripts/check-deploy.sh
+
 step "cargo nextest run"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerConfig {
     /// Address to listen on (`ROLLWISE_LISTEN`, `--listen`).
     pub listen: String,
@@ -89,27 +89,27 @@ impl ServerConfig {
         self.window_bounds()?;
         if self.max_concurrent_analyses == 0 {
             return Err(Error::Config(
-                "[server] max_concurrent_analyses must be at least 1".into(),
+                "[server] max-concurrent-analyses must be at least 1".into(),
             ));
         }
         if self.max_body_bytes < 1024 {
             return Err(Error::Config(
-                "[server] max_body_bytes must be at least 1024".into(),
+                "[server] max-body-bytes must be at least 1024".into(),
             ));
         }
         Ok(())
     }
 
     pub fn deadline(&self) -> Result<Duration> {
-        secs("deadline_secs", self.deadline_secs)
+        secs("deadline-secs", self.deadline_secs)
     }
 
     pub fn analysis_timeout(&self) -> Result<Duration> {
-        secs("analysis_timeout_secs", self.analysis_timeout_secs)
+        secs("analysis-timeout-secs", self.analysis_timeout_secs)
     }
 
     pub fn cache_ttl(&self) -> Result<Duration> {
-        secs("cache_ttl_secs", self.cache_ttl_secs)
+        secs("cache-ttl-secs", self.cache_ttl_secs)
     }
 
     /// (default, max) window.
@@ -118,11 +118,11 @@ impl ServerConfig {
             super::api::parse_duration(t)
                 .map_err(|e| Error::Config(format!("[server] {what}: {e}")))
         };
-        let d = parse("default_window", &self.default_window)?;
-        let m = parse("max_window", &self.max_window)?;
+        let d = parse("default-window", &self.default_window)?;
+        let m = parse("max-window", &self.max_window)?;
         if d.is_zero() || d > m {
             return Err(Error::Config(format!(
-                "[server] default_window ({}) must be positive and at most max_window ({})",
+                "[server] default-window ({}) must be positive and at most max-window ({})",
                 self.default_window, self.max_window
             )));
         }
@@ -163,12 +163,12 @@ mod tests {
             c.validate()
                 .unwrap_err()
                 .to_string()
-                .contains("deadline_secs")
+                .contains("deadline-secs")
         );
         let c = ServerConfig {
             default_window: "7h".into(),
             ..ServerConfig::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("max_window"));
+        assert!(c.validate().unwrap_err().to_string().contains("max-window"));
     }
 }

@@ -56,7 +56,7 @@ pub struct AppState {
     pub cache: Arc<AnalysisCache>,
     pub metrics: Arc<Metrics>,
     /// The bearer token the analyze endpoints require (`None`: open, only with
-    /// `allow_unauthenticated`).
+    /// `allow-unauthenticated`).
     pub token: Option<String>,
     pub hooks: Vec<Arc<dyn VerdictHook>>,
     permits: Arc<Semaphore>,
@@ -84,7 +84,7 @@ impl AppState {
         let token = p.token.filter(|t| !t.trim().is_empty());
         if token.is_none() && !p.cfg.allow_unauthenticated {
             return Err(Error::Config(
-                "no API token: set ROLLWISE_API_TOKEN (Argo sends it from a Secret in the AnalysisTemplate's headers), or set [server] allow_unauthenticated = true for a local trial".into(),
+                "no API token: set ROLLWISE_API_TOKEN (Argo sends it from a Secret in the AnalysisTemplate's headers), or set [server] allow-unauthenticated = true for a local trial".into(),
             ));
         }
         let (default_window, max_window) = p.cfg.window_bounds()?;

@@ -93,7 +93,7 @@ fn body_error(r: BytesRejection) -> ApiError {
     e.status = status;
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         e.error.code = "body_too_large";
-        e.error.message = "the request body is over [server] max_body_bytes".into();
+        e.error.message = "the request body is over [server] max-body-bytes".into();
     }
     e
 }
