@@ -6,6 +6,14 @@
 //! then cannot promote); only a failure that leaves nothing to judge (the
 //! Rollout does not exist, the API server is unreachable) is an `Err`.
 
+pub mod cluster;
+pub mod kube;
+pub mod metrics;
+pub mod prometheus;
+
+pub use cluster::{ClusterSource, GatherConfig};
+pub use metrics::CallMetrics;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -192,10 +192,10 @@ impl ClusterReader {
         Ok(runs
             .into_iter()
             .filter(|r| {
-                r.metadata.owner_references.as_ref().is_some_and(|o| {
-                    o.iter()
-                        .any(|o| o.kind == "Rollout" && o.name == rollout)
-                })
+                r.metadata
+                    .owner_references
+                    .as_ref()
+                    .is_some_and(|o| o.iter().any(|o| o.kind == "Rollout" && o.name == rollout))
             })
             .collect())
     }
