@@ -163,7 +163,7 @@ pub fn validate_request(req: &GatherRequest) -> Result<()> {
             PodSelector::FromRollout => {}
         }
     }
-    if req.canary == req.stable {
+    if req.canary == req.stable && req.canary != PodSelector::FromRollout {
         return Err(Error::Usage(
             "canary and stable select the same pods: nothing to compare".into(),
         ));
