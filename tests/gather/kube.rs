@@ -148,6 +148,40 @@ fn events_expects(w: &World, canary_pod_events: Vec<Value>) -> Vec<Expect> {
     ]
 }
 
+/// A whole healthy gathering (Rollout, pods, ReplicaSets, events, logs) of
+/// the given objects, for tests that pair it with a real Prometheus.
+pub fn resolve_and_details(
+    rollout: &Value,
+    canary_pod: &Value,
+    stable_pod: &Value,
+    window: u64,
+) -> Vec<Expect> {
+    let w = World {
+        rollout: rollout.clone(),
+        canary_pod: canary_pod.clone(),
+        stable_pod: stable_pod.clone(),
+        canary_rs: fixture("canary-replicaset-canary-demo-65fb5ffc84.json"),
+        stable_rs: fixture("canary-replicaset-canary-demo-877894d5b.json"),
+    };
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        window,
+        &served(40, "yellow"),
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        window,
+        &served(40, "green"),
+    ));
+    ex
+}
+
 fn served(n: usize, color: &str) -> String {
     (0..n)
         .map(|i| {

@@ -4,3 +4,4 @@
 
 mod kube;
 mod kube_fake;
+mod prometheus_real;
