@@ -4,4 +4,5 @@
 
 mod kube;
 mod kube_fake;
+mod prometheus_fake;
 mod prometheus_real;
