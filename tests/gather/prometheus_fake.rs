@@ -10,7 +10,7 @@ use rollwise::evidence::Sides;
 use rollwise::gather::CallMetrics;
 use rollwise::gather::kube::SeriesMatch;
 use rollwise::gather::prometheus::{
-    MetricQuery, MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer,
+    MetricQuery, MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer, SideQuery,
 };
 use rollwise_tools::call::CallPolicy;
 use serde_json::{Value, json};
@@ -26,16 +26,18 @@ enum Reply {
 
 type Responder = Box<dyn Fn(&str, &BTreeMap<String, String>, usize) -> Reply + Send + Sync>;
 
+type Seen = Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>;
+
 struct FakeProm {
     url: String,
-    seen: Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>,
+    seen: Seen,
 }
 
 impl FakeProm {
     async fn start(respond: Responder) -> FakeProm {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen: Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let respond = Arc::new(respond);
         let seen2 = seen.clone();
         tokio::spawn(async move {
@@ -126,12 +128,10 @@ fn end() -> jiff::Timestamp {
 }
 
 fn one_metric_request() -> MetricsRequest<'static> {
-    let side = |h: &str| {
-        (
-            SeriesMatch::Hash(h.to_owned()),
-            Vec::new(),
-            Some(h.to_owned()),
-        )
+    let side = |h: &str| SideQuery {
+        series: SeriesMatch::Hash(h.to_owned()),
+        pods: Vec::new(),
+        hash: Some(h.to_owned()),
     };
     MetricsRequest {
         namespace: "shop",

@@ -18,7 +18,8 @@ use rollwise::evidence::{Better, Decision};
 use rollwise::gather::kube::SeriesMatch;
 use rollwise::gather::kube::{KubeGatherConfig, KubeGatherer};
 use rollwise::gather::prometheus::{
-    MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer, default_metrics,
+    MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer, SideQuery,
+    default_metrics,
 };
 use rollwise::gather::{CallMetrics, ClusterSource, GatherRequest, PodSelector};
 use rollwise::judge::{Judge, JudgeConfig};
@@ -244,12 +245,10 @@ async fn real_prometheus_series_become_metric_series() {
     let start = end
         .checked_sub(jiff::SignedDuration::from_secs(SPAN))
         .unwrap();
-    let side = |h: &str| {
-        (
-            SeriesMatch::Hash(h.to_owned()),
-            Vec::new(),
-            Some(h.to_owned()),
-        )
+    let side = |h: &str| SideQuery {
+        series: SeriesMatch::Hash(h.to_owned()),
+        pods: Vec::new(),
+        hash: Some(h.to_owned()),
     };
     let req = MetricsRequest {
         namespace: NS,

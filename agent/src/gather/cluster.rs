@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kube::{Details, KubeGatherConfig, KubeGatherer, Resolved};
 use super::prometheus::{
-    MetricsPart, MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer,
+    MetricsPart, MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer, SideQuery,
     effective_metrics, validate_request_queries,
 };
 use super::{EvidenceSource, GatherRequest};
@@ -140,15 +140,14 @@ impl ClusterSource {
                         };
                     }
                 };
-            let side = |s: &super::kube::ResolvedSide| {
-                (
-                    s.series.clone(),
-                    s.pods
-                        .iter()
-                        .filter_map(|p| p.metadata.name.clone())
-                        .collect::<Vec<_>>(),
-                    s.hash.clone(),
-                )
+            let side = |s: &super::kube::ResolvedSide| SideQuery {
+                series: s.series.clone(),
+                pods: s
+                    .pods
+                    .iter()
+                    .filter_map(|p| p.metadata.name.clone())
+                    .collect(),
+                hash: s.hash.clone(),
             };
             let mreq = MetricsRequest {
                 namespace: &req.namespace,

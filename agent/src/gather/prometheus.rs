@@ -604,12 +604,21 @@ impl PrometheusClient {
     }
 }
 
+/// How one side is matched: its series match, its pods' names (for
+/// `match-by = "pod"`) and its hash (for `{{hash}}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideQuery {
+    pub series: SeriesMatch,
+    pub pods: Vec<String>,
+    pub hash: Option<String>,
+}
+
 /// What is being asked of Prometheus for one analysis.
 #[derive(Debug, Clone)]
 pub struct MetricsRequest<'a> {
     pub namespace: &'a str,
     pub rollout: &'a str,
-    pub sides: Sides<(SeriesMatch, Vec<String>, Option<String>)>,
+    pub sides: Sides<SideQuery>,
     pub start: jiff::Timestamp,
     pub end: jiff::Timestamp,
     pub metrics: Vec<MetricQuery>,
@@ -645,14 +654,14 @@ impl PrometheusGatherer {
         fn vars<'a>(
             cfg: &'a PrometheusConfig,
             req: &'a MetricsRequest<'a>,
-            side: &'a (SeriesMatch, Vec<String>, Option<String>),
+            side: &'a SideQuery,
             window_secs: i64,
         ) -> Option<TemplateVars<'a>> {
-            side_selector(cfg, &side.0, &side.1).map(|selector| TemplateVars {
+            side_selector(cfg, &side.series, &side.pods).map(|selector| TemplateVars {
                 namespace: req.namespace,
                 rollout: req.rollout,
                 selector,
-                hash: side.2.as_deref(),
+                hash: side.hash.as_deref(),
                 interval: &cfg.rate_interval,
                 window: format!("{window_secs}s"),
             })
@@ -715,8 +724,8 @@ impl PrometheusGatherer {
                 .collect(),
             None => Vec::new(),
         };
-        let mut results: Vec<[Option<std::result::Result<Vec<RangeSeries>, String>>; 2]> =
-            req.metrics.iter().map(|_| [None, None]).collect();
+        type SideResult = Option<std::result::Result<Vec<RangeSeries>, String>>;
+        let mut results: Vec<[SideResult; 2]> = req.metrics.iter().map(|_| [None, None]).collect();
         while let Some(done) = tasks.join_next().await {
             match done {
                 Ok((mi, si, r)) => results[mi][si] = Some(r),
