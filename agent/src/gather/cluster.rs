@@ -214,3 +214,78 @@ impl EvidenceSource for ClusterSource {
         Box::pin(self.gather_evidence(req))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Better;
+
+    /// The `[gather]` table as documented in the report and the module docs.
+    const EXAMPLE: &str = r#"
+deadline-secs = 30
+
+[kube]
+timeout-secs = 5
+max-attempts = 3
+max-log-lines = 2000
+max-log-bytes = 1048576
+max-pods-per-side = 5
+previous-logs = true
+
+[prometheus]
+url = "http://prometheus.monitoring:9090"
+timeout-secs = 8
+step-secs = 15
+rate-interval = "2m"
+match-by = "pod"
+traffic-query = 'sum(increase(requests_total{namespace="{{namespace}}",{{selector}}}[{{window}}]))'
+
+[[prometheus.metrics]]
+name = "error_rate"
+unit = "ratio"
+better = "lower"
+critical = true
+query = 'sum(rate(requests_total{namespace="{{namespace}}",{{selector}},code=~"5.."}[{{interval}}])) / sum(rate(requests_total{namespace="{{namespace}}",{{selector}}}[{{interval}}]))'
+"#;
+
+    #[tokio::test]
+    async fn the_documented_toml_parses_validates_and_builds() {
+        let cfg: GatherConfig = toml::from_str(EXAMPLE).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.kube.max_pods_per_side, 5);
+        assert_eq!(
+            cfg.prometheus.match_by,
+            super::super::prometheus::MatchBy::Pod
+        );
+        assert_eq!(cfg.prometheus.metrics.len(), 1);
+        assert_eq!(cfg.prometheus.metrics[0].better, Better::Lower);
+        let (svc, _h) = tower_test::mock::pair::<
+            http::Request<::kube::client::Body>,
+            http::Response<::kube::client::Body>,
+        >();
+        let client = ::kube::Client::new(svc, "default");
+        let src =
+            ClusterSource::from_config(client, &cfg, Arc::new(rollwise_tools::call::NoObserver))
+                .unwrap();
+        assert_eq!(src.deadline, Duration::from_secs(30));
+        assert!(src.prometheus.is_some());
+        // Defaults: no Prometheus URL means no metrics (a gap), not an error.
+        let d = GatherConfig::default();
+        d.validate().unwrap();
+        assert!(d.prometheus.url.is_none());
+        for bad in [
+            "deadline-secs = 0",
+            "[kube]\nmax-log-lines = 0",
+            "[prometheus]\nrate-interval = \"1 minute\"",
+            "[prometheus]\nurl = \"not a url\"",
+            "[[prometheus.metrics]]\nname = \"x\"\nquery = \"up{a=\\\"{{nsp}}\\\"}\"",
+            "[prometheus]\nbogus = 1",
+        ] {
+            let parsed = toml::from_str::<GatherConfig>(bad);
+            assert!(
+                parsed.is_err() || parsed.unwrap().validate().is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -308,7 +308,14 @@ pub fn side_selector(cfg: &PrometheusConfig, m: &SeriesMatch, pods: &[String]) -
         }
         // Pod names are DNS subdomains ([a-z0-9.-]): only the dot is a regex
         // metacharacter, escaped for the regex and again for the string.
-        let alt: Vec<String> = names.iter().map(|n| n.replace('.', "\\\\.")).collect();
+        let alt: Vec<String> = names
+            .iter()
+            .filter(|n| rollwise_tools::kube::validate::object_name(n).is_ok())
+            .map(|n| n.replace('.', "\\\\."))
+            .collect();
+        if alt.is_empty() {
+            return None;
+        }
         Some(format!("{}=~\"{}\"", cfg.pod_label, alt.join("|")))
     };
     match (cfg.match_by, m) {
@@ -872,6 +879,9 @@ mod tests {
             r#"pod=~"a\\.b-1|c-2""#
         );
         assert_eq!(side_selector(&cfg, &SeriesMatch::Nothing, &[]), None);
+        // Names are re-checked: nothing from the cluster reaches PromQL unchecked.
+        let odd = vec!["a\"}or vector(1)".to_owned()];
+        assert_eq!(side_selector(&cfg, &SeriesMatch::Pods(odd), &[]), None);
         let cfg = PrometheusConfig::default();
         assert_eq!(
             side_selector(&cfg, &SeriesMatch::Hash("h1".into()), &pods).unwrap(),
