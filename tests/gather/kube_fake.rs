@@ -32,6 +32,8 @@ pub struct Expect {
     pub path: String,
     pub query: BTreeMap<String, String>,
     pub reply: Reply,
+    /// Not requesting it is fine (one of two acceptable variants).
+    pub optional: bool,
 }
 
 impl Expect {
@@ -43,6 +45,7 @@ impl Expect {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             reply,
+            optional: false,
         }
     }
 }
@@ -69,7 +72,7 @@ impl Fake {
             .unwrap();
         let seen = self.seen.lock().unwrap();
         let mut failures = seen.failures.clone();
-        for u in unused {
+        for u in unused.into_iter().filter(|u| !u.optional) {
             failures.push(format!(
                 "expected but not requested: {} {:?}",
                 u.path, u.query
@@ -234,6 +237,7 @@ pub fn expect_owned(path: &str, query: Vec<(String, String)>, reply: Reply) -> E
         path: path.to_owned(),
         query: query.into_iter().collect(),
         reply,
+        optional: false,
     }
 }
 

@@ -365,7 +365,12 @@ async fn kube_and_real_prometheus_give_an_abort() {
         p
     };
     let stable_pod = kube_fake::fixture("canary-pod-canary-demo-877894d5b-6jfpt.json");
-    let ex = super::kube::resolve_and_details(&w, &canary_pod, &stable_pod, SPAN as u64);
+    // Logs are read from the window's start to now: the data ended minutes ago.
+    let ago = jiff::Timestamp::now()
+        .duration_since(prom.data_end)
+        .as_secs();
+    let since = SPAN as u64 + u64::try_from(ago).unwrap();
+    let ex = super::kube::resolve_and_details(&w, &canary_pod, &stable_pod, since);
     let (client, api) = kube_fake::fake(ex);
     let metrics = CallMetrics::default();
     let reader = ClusterReader::new(client, CallPolicy::default(), Arc::new(metrics.clone()));
@@ -391,8 +396,10 @@ async fn kube_and_real_prometheus_give_an_abort() {
         t.elapsed()
     );
     drop(src);
-    api.verify().await;
+    let requests = api.verify().await;
+    assert_eq!(requests.iter().filter(|r| r.contains("/log?")).count(), 2);
     assert!(ev.gaps.is_empty(), "{:#?}", ev.gaps);
+    assert_eq!(ev.logs.canary[0].lines.len(), 40);
     assert_eq!(ev.metrics.len(), 3);
     assert_eq!(ev.window.as_ref().unwrap().end, prom.data_end.to_string());
     let v = Judge::new(JudgeConfig::default(), LogConfig::default()).judge(&ev);

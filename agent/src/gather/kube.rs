@@ -351,7 +351,11 @@ impl KubeGatherer {
 
     /// Phase two: events of each side's pods and ReplicaSets, and their logs
     /// since the window's start. Every failure is a gap.
-    pub async fn details(&self, resolved: &Resolved, window: Duration) -> Details {
+    ///
+    /// `since` is how far back from now logs are read: the window, plus how
+    /// long ago it ended (whole seconds; the log API has no "until").
+    pub async fn details(&self, resolved: &Resolved, since: Duration) -> Details {
+        let window = since;
         let ns = resolved.rollout.namespace.as_str();
         let (c, s) = tokio::join!(
             self.side_details(ns, "canary", &resolved.canary, window),
