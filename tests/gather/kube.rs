@@ -604,3 +604,49 @@ async fn invalid_names_are_refused_before_any_request() {
     drop(src);
     assert!(api.verify().await.is_empty());
 }
+
+#[tokio::test]
+async fn the_overall_deadline_turns_slow_details_into_a_gap() {
+    // Calls may each take 5 s, but the whole analysis has 1 s: the Rollout
+    // and pods arrive, a log read hangs, and the bundle says so.
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "yellow"),
+    ));
+    let mut hang = log_expect(STABLE_POD, "canary-demo", false, WINDOW, "");
+    hang.reply = Reply::Hang;
+    ex.push(hang);
+    let (client, api) = fake(ex);
+    let slow = CallPolicy {
+        timeout: Duration::from_secs(5),
+        ..policy()
+    };
+    let reader = ClusterReader::new(client, slow, Arc::new(CallMetrics::default()));
+    let src = ClusterSource::new(
+        KubeGatherer::new(reader, KubeGatherConfig::default()),
+        None,
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    let took = started.elapsed();
+    drop(src);
+    api.verify().await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        ev.gaps
+            .iter()
+            .any(|g| g == "events and logs were not read within the 1s deadline"),
+        "{:#?}",
+        ev.gaps
+    );
+    // What phase one read is kept; the judge cannot promote.
+    assert_eq!(ev.pods.canary.len(), 1);
+    assert_ne!(judge(&ev).verdict, Decision::Promote);
+}
