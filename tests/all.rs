@@ -6,6 +6,7 @@
 
 mod cli;
 mod deploy;
+mod gather;
 mod llm;
 mod plugin;
 mod server;

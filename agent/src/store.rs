@@ -110,6 +110,7 @@ fn strip(p: &crate::evidence::PodLogs) -> crate::evidence::PodLogs {
     crate::evidence::PodLogs {
         pod: p.pod.clone(),
         lines: Vec::new(),
+        sources: p.sources.clone(),
     }
 }
 
@@ -255,6 +256,7 @@ mod tests {
         ev.logs.canary.push(crate::evidence::PodLogs {
             pod: "p".into(),
             lines: vec!["secret line".into()],
+            sources: Vec::new(),
         });
         let v = judge().judge(&ev);
         s.insert(AnalysisRecord::new(

@@ -41,6 +41,10 @@ pub enum Error {
     },
     #[error("configuration: {0}")]
     Config(String),
+    /// A name, hash or selector that is not valid Kubernetes syntax; refused
+    /// before it reaches a URL, a selector or a query.
+    #[error("invalid {what}: {message}")]
+    Invalid { what: String, message: String },
 }
 
 impl Error {
@@ -60,12 +64,30 @@ impl Error {
         matches!(
             self,
             Error::InvalidArgs { .. }
+                | Error::Invalid { .. }
                 | Error::UnknownTool(_)
                 | Error::NotFound { .. }
                 | Error::Timeout { .. }
                 | Error::Api { .. }
                 | Error::Decode { .. }
         )
+    }
+}
+
+impl Error {
+    /// A short, fixed label for metrics (`outcome="not_found"`).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Forbidden(_) => "forbidden",
+            Error::Timeout { .. } => "timeout",
+            Error::Api { .. } => "api_error",
+            Error::Transport { .. } => "transport",
+            Error::Decode { .. } => "decode",
+            Error::InvalidArgs { .. } | Error::Invalid { .. } | Error::UnknownTool(_) => "invalid",
+            Error::NotAllowed(_) => "not_allowed",
+            Error::Config(_) => "config",
+        }
     }
 }
 

@@ -37,11 +37,13 @@ pub(super) struct ServeArgs {
 struct ServeFile {
     #[serde(default)]
     server: ServerConfig,
+    #[serde(default)]
+    gather: crate::gather::GatherConfig,
 }
 
-fn read_server_config(path: Option<&PathBuf>) -> Result<ServerConfig> {
+fn read_serve_config(path: Option<&PathBuf>) -> Result<ServeFile> {
     let Some(path) = path else {
-        return Ok(ServerConfig::default());
+        return Ok(ServeFile::default());
     };
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         what: format!("cannot read configuration {}", path.display()),
@@ -49,12 +51,15 @@ fn read_server_config(path: Option<&PathBuf>) -> Result<ServerConfig> {
     })?;
     let f: ServeFile =
         toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    Ok(f.server)
+    f.gather.validate()?;
+    Ok(f)
 }
 
 pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
-    let mut cfg = read_server_config(args.llm.config.as_ref())?.with_env(env);
+    let file = read_serve_config(args.llm.config.as_ref())?;
+    let gather_cfg = file.gather;
+    let mut cfg = file.server.with_env(env);
     if let Some(l) = &args.listen {
         cfg.listen = l.clone();
     }
@@ -86,7 +91,9 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
                     crate::evidence::DEFAULT_MAX_BYTES,
                 )?)),
                 (None, true) => None,
-                (None, false) => Some(crate::gather::from_environment(Arc::clone(&metrics)).await?),
+                (None, false) => {
+                    Some(crate::gather::from_environment(&gather_cfg, Arc::clone(&metrics)).await?)
+                }
             };
         let state = AppState::new(StateParts {
             cfg: cfg.clone(),

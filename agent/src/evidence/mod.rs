@@ -175,6 +175,29 @@ pub struct PodLogs {
     pub pod: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub lines: Vec<String>,
+    /// Where `lines` came from, in order (gathered bundles only): which
+    /// container, whether the previous instance after a restart, how many
+    /// lines, and whether a bound cut the read. Lines stay raw: a marker line
+    /// would look like a new log template to the diff.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub sources: Vec<LogSource>,
+}
+
+/// One container log read that contributed to [`PodLogs::lines`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogSource {
+    pub container: String,
+    /// The previous (crashed) instance of the container.
+    #[serde(default)]
+    pub previous: bool,
+    pub lines: usize,
+    /// A line or byte bound was reached.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -6,7 +6,14 @@
 //! then cannot promote); only a failure that leaves nothing to judge (the
 //! Rollout does not exist, the API server is unreachable) is an `Err`.
 
+pub mod cluster;
 pub mod files;
+pub mod kube;
+pub mod metrics;
+pub mod prometheus;
+
+pub use cluster::{ClusterSource, GatherConfig};
+pub use metrics::CallMetrics;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -59,12 +66,22 @@ pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The evidence source for `rollwise serve` in a cluster: in-cluster or
-/// kubeconfig credentials, and Prometheus from the configuration.
+/// The evidence source for `rollwise serve` in a cluster: in-cluster (or
+/// kubeconfig) credentials, Prometheus and limits from `[gather]`. Every call
+/// is observed into the service's metrics.
 pub async fn from_environment(
-    _metrics: std::sync::Arc<crate::server::Metrics>,
+    cfg: &GatherConfig,
+    metrics: std::sync::Arc<crate::server::Metrics>,
 ) -> crate::Result<std::sync::Arc<dyn EvidenceSource>> {
-    Err(crate::Error::Config(
-        "gathering from a cluster is not available in this build: run with --no-cluster".into(),
-    ))
+    crate::tls::install_crypto_provider();
+    let client = ::kube::Client::try_default()
+        .await
+        .map_err(|e| crate::Error::Gather {
+            dependency: "kubernetes",
+            message: format!(
+                "no cluster credentials ({e}); run in a pod with the rollwise ServiceAccount, set KUBECONFIG, or use --evidence-dir / --no-cluster"
+            ),
+        })?;
+    let source = ClusterSource::from_config(client, cfg, metrics)?;
+    Ok(std::sync::Arc::new(source))
 }

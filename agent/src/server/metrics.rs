@@ -4,8 +4,9 @@
 //! `rollwise_analyses_total{endpoint,verdict}`,
 //! `rollwise_analysis_duration_seconds{endpoint}`,
 //! `rollwise_llm_tokens_total{kind}`,
-//! `rollwise_dependency_calls_total{dependency,operation,outcome}`,
-//! `rollwise_dependency_duration_seconds{dependency}`,
+//! `rollwise_external_calls_total{dependency,op,outcome}` (every attempt of a
+//! call to Kubernetes, Prometheus, the LLM, Slack or GitHub),
+//! `rollwise_external_call_duration_seconds{dependency,op,outcome}`,
 //! `rollwise_dependency_errors_total{dependency}`,
 //! `rollwise_http_requests_total{route,status}`,
 //! `rollwise_cache_lookups_total{result}`, `rollwise_analyses_in_flight`.
@@ -20,7 +21,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use rollwise_tools::call::CallObserver;
+
 use crate::evidence::Decision;
+use crate::gather::CallMetrics;
 use crate::verdict::Usage;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -37,13 +41,6 @@ struct EndpointLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CallLabels {
-    dependency: String,
-    operation: String,
-    outcome: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -75,8 +72,7 @@ pub struct Metrics {
     analyses: Family<VerdictLabels, Counter>,
     analysis_seconds: HistogramFamily<EndpointLabels>,
     tokens: Family<KindLabels, Counter>,
-    calls: Family<CallLabels, Counter>,
-    call_seconds: HistogramFamily<DependencyLabels>,
+    calls: CallMetrics,
     errors: Family<DependencyLabels, Counter>,
     http: Family<HttpLabels, Counter>,
     cache: Family<CacheLabels, Counter>,
@@ -111,19 +107,8 @@ impl Metrics {
             "LLM tokens spent, prompt and completion",
             tokens.clone(),
         );
-        let calls = Family::<CallLabels, Counter>::default();
-        r.register(
-            "dependency_calls",
-            "Calls to Kubernetes, Prometheus, the LLM, Slack and GitHub, by outcome",
-            calls.clone(),
-        );
-        let call_seconds: HistogramFamily<DependencyLabels> =
-            Family::new_with_constructor(seconds_histogram);
-        r.register(
-            "dependency_duration_seconds",
-            "Duration of calls to dependencies",
-            call_seconds.clone(),
-        );
+        let calls = CallMetrics::default();
+        calls.register(&mut r);
         let errors = Family::<DependencyLabels, Counter>::default();
         r.register(
             "dependency_errors",
@@ -154,7 +139,6 @@ impl Metrics {
             analysis_seconds,
             tokens,
             calls,
-            call_seconds,
             errors,
             http,
             cache,
@@ -192,34 +176,15 @@ impl Metrics {
         }
     }
 
-    /// One call to a dependency (`kubernetes`, `prometheus`, `llm`, `slack`,
-    /// `github`). `outcome` is `ok` or an error class.
-    pub fn dependency_call(
-        &self,
-        dependency: &str,
-        operation: &str,
-        outcome: &str,
-        took: Duration,
-    ) {
-        self.calls
-            .get_or_create(&CallLabels {
-                dependency: dependency.into(),
-                operation: operation.into(),
-                outcome: outcome.into(),
-            })
-            .inc();
-        self.call_seconds
-            .get_or_create(&DependencyLabels {
-                dependency: dependency.into(),
-            })
-            .observe(took.as_secs_f64());
-        if outcome != "ok" {
-            self.errors
-                .get_or_create(&DependencyLabels {
-                    dependency: dependency.into(),
-                })
-                .inc();
-        }
+    /// One attempt of a call to a dependency (`kubernetes`, `prometheus`,
+    /// `llm`, `slack`, `github`). `outcome` is `ok` or an error class.
+    pub fn dependency_call(&self, dependency: &str, op: &str, outcome: &str, took: Duration) {
+        self.observe(dependency, op, outcome, took);
+    }
+
+    /// Attempts so far with these labels.
+    pub fn call_count(&self, dependency: &str, op: &str, outcome: &str) -> u64 {
+        self.calls.count(dependency, op, outcome)
     }
 
     pub fn http_request(&self, route: &str, status: u16) {
@@ -251,6 +216,19 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+impl CallObserver for Metrics {
+    fn observe(&self, dependency: &str, op: &str, outcome: &str, took: Duration) {
+        self.calls.observe(dependency, op, outcome, took);
+        if outcome != "ok" {
+            self.errors
+                .get_or_create(&DependencyLabels {
+                    dependency: dependency.into(),
+                })
+                .inc();
+        }
     }
 }
 

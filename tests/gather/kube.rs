@@ -1,0 +1,652 @@
+//! Gathering from Kubernetes through a faked API server that asserts every
+//! request: the Rollout, pods by hash, ReplicaSets, events by involvedObject,
+//! bounded logs (previous instance after a restart), and every failure mode
+//! turned into a gap or an error, never into a promote.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rollwise::evidence::{Decision, Evidence};
+use rollwise::gather::kube::{KubeGatherConfig, KubeGatherer};
+use rollwise::gather::{CallMetrics, ClusterSource, GatherRequest, PodSelector};
+use rollwise::judge::{Judge, JudgeConfig};
+use rollwise::logs::LogConfig;
+use rollwise_tools::call::CallPolicy;
+use rollwise_tools::kube::ClusterReader;
+use serde_json::{Value, json};
+
+use super::kube_fake::*;
+
+const WINDOW: u64 = 300;
+
+fn policy() -> CallPolicy {
+    CallPolicy {
+        timeout: Duration::from_millis(300),
+        max_attempts: 2,
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+fn source(client: kube::Client, metrics: &CallMetrics) -> ClusterSource {
+    let reader = ClusterReader::new(client, policy(), Arc::new(metrics.clone()));
+    ClusterSource::new(
+        KubeGatherer::new(reader, KubeGatherConfig::default()),
+        None,
+        Duration::from_secs(10),
+    )
+}
+
+fn request() -> GatherRequest {
+    GatherRequest {
+        namespace: NS.into(),
+        rollout: ROLLOUT.into(),
+        read_rollout: true,
+        canary: PodSelector::FromRollout,
+        stable: PodSelector::FromRollout,
+        window: Duration::from_secs(WINDOW),
+        // Logs are read for the window plus how long ago it ended; a window
+        // ending 2 s ahead keeps `sinceSeconds` exactly the window even when
+        // a loaded machine stalls between building the request and the read.
+        end: jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2),
+        queries: Default::default(),
+    }
+}
+
+fn judge(ev: &Evidence) -> rollwise::verdict::Verdict {
+    Judge::new(JudgeConfig::default(), LogConfig::default()).judge(ev)
+}
+
+/// The objects of Argo Rollouts' `testdata/canary` (a real cluster's dump),
+/// with the canary pod as each scenario needs it.
+struct World {
+    rollout: Value,
+    canary_pod: Value,
+    stable_pod: Value,
+    canary_rs: Value,
+    stable_rs: Value,
+}
+
+fn world() -> World {
+    let mut rollout = fixture("canary-rollout-canary-demo.json");
+    rollout["metadata"]["annotations"]["rollwise.io/repo"] =
+        "https://github.com/argoproj/rollouts-demo".into();
+    let mut canary_pod = fixture("canary-pod-canary-demo-65fb5ffc84-9wf5r.json");
+    canary_pod["metadata"]["annotations"] = json!({"rollwise.io/revision": "3f2a9c1"});
+    // Running and ready (the fixture's pod is stuck pulling its image).
+    canary_pod["status"]["phase"] = "Running".into();
+    canary_pod["status"]["conditions"][1] =
+        json!({"type": "Ready", "status": "True", "lastTransitionTime": "2019-10-28T04:52:40Z"});
+    canary_pod["status"]["containerStatuses"][0]["ready"] = true.into();
+    canary_pod["status"]["containerStatuses"][0]["state"] =
+        json!({"running": {"startedAt": "2019-10-28T04:52:39Z"}});
+    World {
+        rollout,
+        canary_pod,
+        stable_pod: fixture("canary-pod-canary-demo-877894d5b-6jfpt.json"),
+        canary_rs: fixture("canary-replicaset-canary-demo-65fb5ffc84.json"),
+        stable_rs: fixture("canary-replicaset-canary-demo-877894d5b.json"),
+    }
+}
+
+fn crashlooping(w: &mut World) {
+    let cs = &mut w.canary_pod["status"]["containerStatuses"][0];
+    cs["ready"] = false.into();
+    cs["restartCount"] = 4.into();
+    cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+        "message": "back-off 1m20s restarting failed container=canary-demo pod=canary-demo-65fb5ffc84-9wf5r"}});
+    cs["lastState"] = json!({"terminated": {"exitCode": 2, "reason": "Error",
+        "startedAt": "2019-10-28T04:54:01Z", "finishedAt": "2019-10-28T04:54:03Z"}});
+    w.canary_pod["status"]["conditions"][1] = json!({"type": "Ready", "status": "False",
+        "reason": "ContainersNotReady", "lastTransitionTime": "2019-10-28T04:54:03Z"});
+}
+
+fn resolve_expects(w: &World) -> Vec<Expect> {
+    let pods = |h: &str, p: &Value| {
+        Expect::get(
+            PODS_PATH,
+            &[("labelSelector", &by_hash(h)), ("limit", "500")],
+            Reply::Json(200, list("Pod", "v1", vec![p.clone()])),
+        )
+    };
+    let rs = |h: &str, r: &Value| {
+        Expect::get(
+            RS_PATH,
+            &[("labelSelector", &by_hash(h)), ("limit", "500")],
+            Reply::Json(200, list("ReplicaSet", "apps/v1", vec![r.clone()])),
+        )
+    };
+    vec![
+        Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, w.rollout.clone())),
+        pods(CANARY_HASH, &w.canary_pod),
+        pods(STABLE_HASH, &w.stable_pod),
+        rs(CANARY_HASH, &w.canary_rs),
+        rs(STABLE_HASH, &w.stable_rs),
+    ]
+}
+
+fn events_expects(w: &World, canary_pod_events: Vec<Value>) -> Vec<Expect> {
+    let ev = |kind: &str, obj: &Value, items: Vec<Value>| {
+        let name = obj["metadata"]["name"].as_str().unwrap();
+        expect_owned(
+            EVENTS_PATH,
+            events_query(kind, name, &uid(obj)),
+            Reply::Json(200, list("Event", "v1", items)),
+        )
+    };
+    let scaled = event(
+        "ReplicaSet",
+        "canary-demo-65fb5ffc84",
+        &uid(&w.canary_rs),
+        "Normal",
+        "SuccessfulCreate",
+        "Created pod: canary-demo-65fb5ffc84-9wf5r",
+        1,
+    );
+    vec![
+        ev("ReplicaSet", &w.canary_rs, vec![scaled]),
+        ev("ReplicaSet", &w.stable_rs, vec![]),
+        ev("Pod", &w.canary_pod, canary_pod_events),
+        ev("Pod", &w.stable_pod, vec![]),
+    ]
+}
+
+/// A whole healthy gathering (Rollout, pods, ReplicaSets, events, logs) of
+/// the given objects, for tests that pair it with a real Prometheus.
+pub fn resolve_and_details(
+    rollout: &Value,
+    canary_pod: &Value,
+    stable_pod: &Value,
+    window: u64,
+) -> Vec<Expect> {
+    let w = World {
+        rollout: rollout.clone(),
+        canary_pod: canary_pod.clone(),
+        stable_pod: stable_pod.clone(),
+        canary_rs: fixture("canary-replicaset-canary-demo-65fb5ffc84.json"),
+        stable_rs: fixture("canary-replicaset-canary-demo-877894d5b.json"),
+    };
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    // `window` may be either of two whole seconds (the clock may tick
+    // between here and the read): both are accepted, one is required.
+    for since in [window, window + 1] {
+        for (pod, color) in [(CANARY_POD, "yellow"), (STABLE_POD, "green")] {
+            let mut e = log_expect(pod, "canary-demo", false, since, &served(40, color));
+            e.optional = true;
+            ex.push(e);
+        }
+    }
+    ex
+}
+
+fn served(n: usize, color: &str) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "2019-10-28T04:53:{:02}Z INFO served GET /color -> {color} in {}ms\n",
+                i % 60,
+                3 + i % 5
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn healthy_canary_is_gathered_with_exact_requests() {
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(40, "yellow"),
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(40, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    let requests = api.verify().await;
+    assert_eq!(requests.len(), 11);
+
+    let r = &ev.rollout;
+    assert_eq!((r.namespace.as_str(), r.name.as_str()), (NS, ROLLOUT));
+    assert_eq!(r.canary_hash.as_deref(), Some(CANARY_HASH));
+    assert_eq!(r.stable_hash.as_deref(), Some(STABLE_HASH));
+    assert_eq!(
+        r.canary_image.as_deref(),
+        Some("argoproj/rollouts-demo:does-not-exist")
+    );
+    assert_eq!(
+        r.stable_image.as_deref(),
+        Some("argoproj/rollouts-demo:green")
+    );
+    // currentStepIndex 0 is `setWeight: 20`.
+    assert_eq!((r.canary_weight, r.step), (Some(20), Some(0)));
+    assert_eq!(
+        r.repo.as_deref(),
+        Some("https://github.com/argoproj/rollouts-demo")
+    );
+    assert_eq!(r.revision.as_deref(), Some("3f2a9c1"));
+    let w = ev.window.as_ref().unwrap();
+    let (s, e): (jiff::Timestamp, jiff::Timestamp) =
+        (w.start.parse().unwrap(), w.end.parse().unwrap());
+    assert_eq!(e.duration_since(s).as_secs(), WINDOW as i64);
+
+    assert_eq!(ev.pods.canary.len(), 1);
+    assert!(ev.pods.canary[0].ready);
+    assert_eq!(ev.pods.canary[0].restarts, 0);
+    assert_eq!(ev.pods.stable[0].name, STABLE_POD);
+    assert_eq!(ev.events.len(), 1);
+    assert_eq!(ev.events[0].object, "ReplicaSet/canary-demo-65fb5ffc84");
+    assert_eq!(ev.logs.canary[0].pod, CANARY_POD);
+    assert_eq!(ev.logs.canary[0].lines.len(), 40);
+    assert!(ev.logs.canary[0].lines[0].ends_with("-> yellow in 3ms"));
+    assert_eq!(ev.logs.stable[0].sources[0].lines, 40);
+    assert!(!ev.logs.stable[0].sources[0].truncated);
+    // No Prometheus in this test: that is said, and the judge will not promote.
+    assert_eq!(
+        ev.gaps,
+        ["no Prometheus is configured: no metrics were gathered"]
+    );
+    assert_eq!(judge(&ev).verdict, Decision::Inconclusive);
+    assert_eq!(metrics.count("kubernetes", "get_rollout", "ok"), 1);
+    assert_eq!(metrics.count("kubernetes", "pod_logs", "ok"), 2);
+    assert_eq!(metrics.count("kubernetes", "list_events", "ok"), 4);
+}
+
+#[tokio::test]
+async fn crashlooping_canary_reads_the_previous_instance_and_aborts() {
+    let mut w = world();
+    crashlooping(&mut w);
+    let backoff = event(
+        "Pod",
+        CANARY_POD,
+        &uid(&w.canary_pod),
+        "Warning",
+        "BackOff",
+        "Back-off restarting failed container canary-demo in pod canary-demo-65fb5ffc84-9wf5r",
+        12,
+    );
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![backoff]));
+    let crash = "2019-10-28T04:54:02Z INFO starting rollouts-demo\n\
+                 panic: runtime error: invalid memory address or nil pointer dereference\n\
+                 [signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x6c4a2b]\n\
+                 goroutine 1 [running]:\n\
+                 main.(*colorHandler).ServeHTTP(0x0, 0xc0000a2000)\n";
+    ex.push(log_expect(CANARY_POD, "canary-demo", true, WINDOW, crash));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        "2019-10-28T04:55:30Z INFO starting rollouts-demo\n",
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(30, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    api.verify().await;
+
+    let p = &ev.pods.canary[0];
+    assert!(!p.ready);
+    assert_eq!(p.restarts, 4);
+    assert_eq!(p.last_termination_reason.as_deref(), Some("Error"));
+    let logs = &ev.logs.canary[0];
+    // Previous instance first (older), then the current one; sources say which.
+    assert!(logs.lines[1].starts_with("panic: runtime error"));
+    assert_eq!(logs.lines.len(), 6);
+    assert_eq!(logs.sources.len(), 2);
+    assert!(logs.sources[0].previous && !logs.sources[1].previous);
+    assert_eq!((logs.sources[0].lines, logs.sources[1].lines), (5, 1));
+    let backoff = ev.events.iter().find(|e| e.reason == "BackOff").unwrap();
+    assert_eq!(
+        (
+            backoff.object.as_str(),
+            backoff.kind.as_str(),
+            backoff.count
+        ),
+        ("Pod/canary-demo-65fb5ffc84-9wf5r", "Warning", 12)
+    );
+    assert_eq!(metrics.count("kubernetes", "pod_logs_previous", "ok"), 1);
+    let v = judge(&ev);
+    assert_eq!(v.verdict, Decision::Abort, "{v:#?}");
+}
+
+#[tokio::test]
+async fn forbidden_logs_become_a_gap_and_are_not_retried() {
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    let mut denied = log_expect(CANARY_POD, "canary-demo", false, WINDOW, "");
+    denied.reply = status(
+        403,
+        "Forbidden",
+        "pods \"canary-demo-65fb5ffc84-9wf5r\" is forbidden: User \"system:serviceaccount:rollwise:rollwise\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"jesse-test\"",
+    );
+    ex.push(denied);
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(30, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    // Exactly one log request for the canary: a 403 is not retried.
+    api.verify().await;
+    let gap = ev
+        .gaps
+        .iter()
+        .find(|g| g.starts_with("logs of canary pod canary-demo-65fb5ffc84-9wf5r container canary-demo could not be read: forbidden"))
+        .unwrap_or_else(|| panic!("{:#?}", ev.gaps));
+    assert!(
+        gap.contains("cannot get resource \\\"pods/log\\\"") || gap.contains("pods/log"),
+        "{gap}"
+    );
+    assert!(ev.logs.canary[0].lines.is_empty());
+    assert_eq!(metrics.count("kubernetes", "pod_logs", "forbidden"), 1);
+    assert_ne!(judge(&ev).verdict, Decision::Promote);
+}
+
+#[tokio::test]
+async fn missing_rollout_is_an_error() {
+    let (client, api) = fake(vec![Expect::get(
+        ROLLOUT_PATH,
+        &[],
+        status(
+            404,
+            "NotFound",
+            "rollouts.argoproj.io \"canary-demo\" not found",
+        ),
+    )]);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let err = src.gather_evidence(&request()).await.unwrap_err();
+    drop(src);
+    api.verify().await;
+    assert!(
+        matches!(
+            err,
+            rollwise::Error::Gather {
+                dependency: "kubernetes",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("Rollout jesse-test/canary-demo not found"),
+        "{err}"
+    );
+    assert_eq!(metrics.count("kubernetes", "get_rollout", "not_found"), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_is_retried_then_succeeds() {
+    let w = world();
+    let mut ex = vec![Expect::get(
+        ROLLOUT_PATH,
+        &[],
+        status(500, "InternalError", "etcdserver: request timed out"),
+    )];
+    ex.extend(resolve_expects(&w));
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "yellow"),
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    let requests = api.verify().await;
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with(ROLLOUT_PATH))
+            .count(),
+        2
+    );
+    assert_eq!(metrics.count("kubernetes", "get_rollout", "api_error"), 1);
+    assert_eq!(metrics.count("kubernetes", "get_rollout", "ok"), 1);
+    assert_eq!(ev.rollout.canary_hash.as_deref(), Some(CANARY_HASH));
+}
+
+#[tokio::test]
+async fn a_hanging_api_server_times_out() {
+    // The Rollout read hangs on both attempts: nothing to judge, an error.
+    let (client, api) = fake(vec![
+        Expect::get(ROLLOUT_PATH, &[], Reply::Hang),
+        Expect::get(ROLLOUT_PATH, &[], Reply::Hang),
+    ]);
+    let metrics = CallMetrics::default();
+    let src = source(client, &metrics);
+    let started = std::time::Instant::now();
+    let err = src.gather_evidence(&request()).await.unwrap_err();
+    let took = started.elapsed();
+    drop(src);
+    api.verify().await;
+    assert!(err.to_string().contains("timed out after 300ms"), "{err}");
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(metrics.count("kubernetes", "get_rollout", "timeout"), 2);
+
+    // A log read hangs: the rest is gathered, the log is a gap.
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "yellow"),
+    ));
+    for _ in 0..2 {
+        let mut hang = log_expect(STABLE_POD, "canary-demo", false, WINDOW, "");
+        hang.reply = Reply::Hang;
+        ex.push(hang);
+    }
+    let (client, api) = fake(ex);
+    let src = source(client, &metrics);
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    api.verify().await;
+    assert!(
+        ev.gaps.iter().any(|g| g.starts_with("logs of stable pod canary-demo-877894d5b-6jfpt container canary-demo could not be read: logs of pod jesse-test/canary-demo-877894d5b-6jfpt container canary-demo timed out")),
+        "{:#?}",
+        ev.gaps
+    );
+    assert_eq!(ev.logs.canary[0].lines.len(), 5);
+    assert_ne!(judge(&ev).verdict, Decision::Promote);
+}
+
+#[tokio::test]
+async fn no_canary_revision_is_an_error() {
+    let mut w = world();
+    w.rollout["status"]["currentPodHash"] = STABLE_HASH.into();
+    let (client, api) = fake(vec![Expect::get(
+        ROLLOUT_PATH,
+        &[],
+        Reply::Json(200, w.rollout.clone()),
+    )]);
+    let src = source(client, &CallMetrics::default());
+    let err = src.gather_evidence(&request()).await.unwrap_err();
+    drop(src);
+    api.verify().await;
+    assert!(err.to_string().contains("no canary to judge"), "{err}");
+}
+
+#[tokio::test]
+async fn label_selected_sides_without_a_rollout() {
+    // Flagger: no Rollout object, pods chosen by labels; the hash is read
+    // from the pods so PromQL can match it.
+    let w = world();
+    let canary_sel = "app=canary-demo,role=canary";
+    let stable_sel = "app=canary-demo,role=primary";
+    let mut ex = vec![
+        Expect::get(
+            PODS_PATH,
+            &[("labelSelector", canary_sel), ("limit", "500")],
+            Reply::Json(200, list("Pod", "v1", vec![w.canary_pod.clone()])),
+        ),
+        Expect::get(
+            PODS_PATH,
+            &[("labelSelector", stable_sel), ("limit", "500")],
+            Reply::Json(200, list("Pod", "v1", vec![w.stable_pod.clone()])),
+        ),
+    ];
+    ex.extend(resolve_expects(&w).into_iter().skip(3)); // the ReplicaSets
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "yellow"),
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let src = source(client, &CallMetrics::default());
+    let mut req = request();
+    req.read_rollout = false;
+    req.canary = PodSelector::Labels(canary_sel.into());
+    req.stable = PodSelector::Labels(stable_sel.into());
+    let ev = src.gather_evidence(&req).await.unwrap();
+    drop(src);
+    api.verify().await;
+    assert_eq!(ev.rollout.canary_hash.as_deref(), Some(CANARY_HASH));
+    assert_eq!(ev.rollout.stable_hash.as_deref(), Some(STABLE_HASH));
+    assert_eq!(ev.rollout.canary_weight, None);
+}
+
+#[tokio::test]
+async fn invalid_names_are_refused_before_any_request() {
+    let (client, api) = fake(vec![]);
+    let src = source(client, &CallMetrics::default());
+    for (canary, stable) in [
+        (
+            PodSelector::Hash("abc\"} or vector(1)".into()),
+            PodSelector::Hash("def".into()),
+        ),
+        (
+            PodSelector::Labels("app in (a,b)".into()),
+            PodSelector::Hash("def".into()),
+        ),
+        (
+            PodSelector::Hash("abc".into()),
+            PodSelector::Hash("abc".into()),
+        ),
+    ] {
+        let mut req = request();
+        req.canary = canary;
+        req.stable = stable;
+        let err = src.gather_evidence(&req).await.unwrap_err();
+        assert!(matches!(err, rollwise::Error::Usage(_)), "{err:?}");
+    }
+    let mut req = request();
+    req.namespace = "Jesse_Test".into();
+    assert!(matches!(
+        src.gather_evidence(&req).await,
+        Err(rollwise::Error::Usage(_))
+    ));
+    let mut req = request();
+    req.queries
+        .insert("success_rate".into(), "up{x=\"{{nope}}\"}".into());
+    assert!(matches!(
+        src.gather_evidence(&req).await,
+        Err(rollwise::Error::Usage(_))
+    ));
+    drop(src);
+    assert!(api.verify().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_overall_deadline_turns_slow_details_into_a_gap() {
+    // Calls may each take 5 s, but the whole analysis has 1 s: the Rollout
+    // and pods arrive, a log read hangs, and the bundle says so.
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(5, "yellow"),
+    ));
+    let mut hang = log_expect(STABLE_POD, "canary-demo", false, WINDOW, "");
+    hang.reply = Reply::Hang;
+    ex.push(hang);
+    let (client, api) = fake(ex);
+    let slow = CallPolicy {
+        timeout: Duration::from_secs(5),
+        ..policy()
+    };
+    let reader = ClusterReader::new(client, slow, Arc::new(CallMetrics::default()));
+    let src = ClusterSource::new(
+        KubeGatherer::new(reader, KubeGatherConfig::default()),
+        None,
+        Duration::from_secs(1),
+    );
+    let started = std::time::Instant::now();
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    let took = started.elapsed();
+    drop(src);
+    api.verify().await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        ev.gaps
+            .iter()
+            .any(|g| g == "events and logs were not read within the 1s deadline"),
+        "{:#?}",
+        ev.gaps
+    );
+    // What phase one read is kept; the judge cannot promote.
+    assert_eq!(ev.pods.canary.len(), 1);
+    assert_ne!(judge(&ev).verdict, Decision::Promote);
+}

@@ -1,0 +1,8 @@
+//! Gathering evidence from a cluster: Kubernetes through a request-asserting
+//! fake API server, Prometheus for real (promtool-built blocks) and through a
+//! wire-level fake for its failure modes.
+
+mod kube;
+mod kube_fake;
+mod prometheus_fake;
+mod prometheus_real;
