@@ -6,3 +6,5 @@
 
 mod cli;
 mod llm;
+mod notify;
+mod page;

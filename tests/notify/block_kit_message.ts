@@ -3,7 +3,6 @@
 // scripts/slack-block-schema.sh. Only the block types rollwise emits are
 // allowed, so a block type added to the renderer must be added here too.
 import type {
-  ActionsBlock,
   ContextBlock,
   DividerBlock,
   HeaderBlock,
@@ -14,8 +13,7 @@ export type RollwiseBlock =
   | HeaderBlock
   | SectionBlock
   | ContextBlock
-  | DividerBlock
-  | ActionsBlock;
+  | DividerBlock;
 
 /** An incoming-webhook payload or a chat.postMessage body. */
 export interface SlackMessage {

@@ -271,12 +271,11 @@ impl MessageContext {
             v.confidence
         );
         // The top-level text is parsed like mrkdwn (mentions included).
+        // The summary starts with namespace/name and the verdict already.
         let fallback = format!(
-            "{emoji} {}: {} ({}%): {}",
-            v.verdict,
-            untrusted(&path, r),
-            v.confidence,
-            untrusted(&v.summary, r)
+            "{emoji} {} ({}% confidence)",
+            untrusted(&v.summary, r),
+            v.confidence
         );
 
         // Strongest first; passes and context only when nothing weighs.

@@ -8,7 +8,7 @@ pub fn number(x: f64) -> String {
         return "n/a".into();
     }
     let a = x.abs();
-    let s = if a == 0.0 {
+    if a == 0.0 {
         "0".into()
     } else if a >= 10_000.0 {
         format!("{x:.0}")
@@ -20,8 +20,7 @@ pub fn number(x: f64) -> String {
         format!("{x:.4}")
     } else {
         format!("{x:.1e}")
-    };
-    s
+    }
 }
 
 /// An optional value, `n/a` when absent.

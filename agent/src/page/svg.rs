@@ -12,11 +12,11 @@ use crate::evidence::MetricSeries;
 use crate::verdict::MetricResult;
 
 const W: f64 = 720.0;
-const H: f64 = 260.0;
+const H: f64 = 276.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 44.0;
-const BOTTOM: f64 = 46.0;
+const BOTTOM: f64 = 62.0;
 pub const CANARY: &str = "#c2410c";
 pub const STABLE: &str = "#1d4ed8";
 
@@ -86,6 +86,8 @@ pub fn metric_chart(
     }
 
     let (lo, hi) = y_range(canary, stable, result);
+    let step = nice_step((hi - lo) / 4.0);
+    let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
     let x = |i: usize| {
         if n == 1 {
             LEFT + plot_w / 2.0
@@ -95,9 +97,8 @@ pub fn metric_chart(
     };
     let y = |v: f64| TOP + plot_h * (1.0 - (v - lo) / (hi - lo));
 
-    // Y ticks and grid.
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * f64::from(k) / 4.0;
+    // Y ticks and grid, at round numbers.
+    for v in ticks(lo, hi, step) {
         let yy = y(v);
         let _ = write!(
             s,
@@ -105,7 +106,7 @@ pub fn metric_chart(
             LEFT + plot_w,
             LEFT - 6.0,
             yy + 4.0,
-            esc(&fmt::number(v))
+            esc(&tick_label(v, step))
         );
     }
     // X ticks: first, middle, last sample.
@@ -127,7 +128,7 @@ pub fn metric_chart(
         s,
         r##"<text class="axis-label" x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#222">sample (window order)</text>"##,
         LEFT + plot_w / 2.0,
-        H - 8.0
+        TOP + plot_h + 34.0
     );
     let y_label = unit.clone().unwrap_or_else(|| name.clone());
     let _ = write!(
@@ -177,10 +178,10 @@ pub fn metric_chart(
             );
         }
     }
-    // Legend.
-    let lx = LEFT + plot_w - 190.0;
+    // Legend, under the axis label.
     for (k, (colour, side)) in [(CANARY, "canary"), (STABLE, "stable")].iter().enumerate() {
-        let ly = TOP + 14.0 + 16.0 * k as f64;
+        let lx = LEFT + 200.0 * k as f64;
+        let ly = H - 8.0;
         let _ = write!(
             s,
             r##"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#222">{side} (dashed: median)</text>"##,
@@ -222,6 +223,46 @@ fn y_range(canary: &[f64], stable: &[f64], r: &MetricResult) -> (f64, f64) {
     }
     hi += pad;
     (lo, hi)
+}
+
+/// A round step near `raw`: 1, 2 or 5 times a power of ten.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    let f = raw / mag;
+    let nice = if f <= 1.5 {
+        1.0
+    } else if f <= 3.0 {
+        2.0
+    } else if f <= 7.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+/// Multiples of `step` from `lo` to `hi` (at most a dozen).
+fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let n = ((hi - lo) / step).round().clamp(0.0, 12.0) as usize;
+    (0..=n).map(|k| lo + step * k as f64).collect()
+}
+
+/// A tick value with the decimals its step needs and no more.
+fn tick_label(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    };
+    let v = if v.abs() < step * 1e-9 { 0.0 } else { v };
+    if decimals > 6 {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.decimals$}")
+    }
 }
 
 #[cfg(test)]
@@ -279,5 +320,15 @@ mod tests {
         r.stable_median = Some(0.0);
         let svg = metric_chart(2, &r, Some(&flat), &|s| s.to_owned());
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(nice_step(0.045), 0.05);
+        assert_eq!(nice_step(2100.0), 2000.0);
+        assert_eq!(nice_step(1.0), 1.0);
+        assert_eq!(tick_label(0.15000000000000002, 0.05), "0.15");
+        assert_eq!(tick_label(8000.0, 2000.0), "8000");
+        assert_eq!(ticks(0.0, 0.2, 0.05).len(), 5);
     }
 }
