@@ -71,4 +71,16 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   fi
 fi
 
+# Headless Chromium for the verdict page's browser test (tests/page/browser.rs,
+# which fails under CI=true without it). Debian's package; root installs it.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing chromium (Debian package) for the verdict page test"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "chromium not found: install Debian's chromium package (apt-get install chromium) for the page test"
+  fi
+fi
+
 say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv, $(promtool --version 2>&1 | head -1)"

@@ -10,3 +10,5 @@ mod gather;
 mod llm;
 mod plugin;
 mod server;
+mod notify;
+mod page;

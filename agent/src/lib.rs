@@ -12,6 +12,8 @@ pub mod gather;
 pub mod judge;
 pub mod llm;
 pub mod logs;
+pub mod notify;
+pub mod page;
 pub mod redact;
 pub mod server;
 pub mod store;

@@ -46,6 +46,9 @@ pub struct NotificationOutcome {
     pub channel: String,
     pub ok: bool,
     pub detail: String,
+    /// Bot-token mode: the message's `ts`, under which follow-ups are threaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
 }
 
 /// One finished analysis.

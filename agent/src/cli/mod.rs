@@ -4,6 +4,7 @@ mod demo;
 mod logs;
 mod render;
 mod serve;
+mod slack;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -98,6 +99,16 @@ struct AnalyzeArgs {
     /// Print the verdict as JSON on stdout (nothing else is printed there).
     #[arg(long)]
     json: bool,
+    /// Also post the verdict to this Slack incoming webhook (a Block Kit
+    /// message); whether it was delivered is said on stderr and does not
+    /// change the exit code.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ROLLWISE_SLACK_WEBHOOK",
+        hide_env_values = true
+    )]
+    slack_webhook: Option<String>,
     #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
@@ -330,6 +341,11 @@ fn build_judge(judge: impl Fn() -> Judge, args: &LlmArgs, demo: bool) -> Result<
 }
 
 fn analyze(hybrid: &HybridJudge, args: &AnalyzeArgs) -> Result<ExitCode> {
+    if let Some(url) = &args.slack_webhook {
+        crate::notify::SlackConfig::webhook(url.as_str())
+            .validate()
+            .map_err(|_| Error::Usage("--slack-webhook takes an http(s) URL".into()))?;
+    }
     let ev = evidence::load_file(&args.evidence, args.limits.max_evidence_bytes)?;
     if !args.json {
         // stderr: stdout carries only the verdict.
@@ -342,6 +358,9 @@ fn analyze(hybrid: &HybridJudge, args: &AnalyzeArgs) -> Result<ExitCode> {
         writeln!(out).map_err(stdout_error)?;
     } else {
         write!(out, "{}", render_verdict(&verdict)).map_err(stdout_error)?;
+    }
+    if let Some(url) = &args.slack_webhook {
+        slack::post(hybrid, &ev, verdict, url)?;
     }
     Ok(ExitCode::SUCCESS)
 }

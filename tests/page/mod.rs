@@ -1,0 +1,70 @@
+//! The verdict pages: routes, filters, JSON variants, 404s, security headers,
+//! hostile text made inert (unit-level with `oneshot`), and the real thing in
+//! headless Chromium (`browser.rs`).
+
+mod browser;
+mod routes;
+
+use std::sync::Arc;
+
+use rollwise::evidence::KubeEvent;
+use rollwise::page::{PageConfig, router};
+use rollwise::store::{MemoryStore, PrLink};
+
+use crate::notify::{public_scenario, record};
+
+/// Text planted in an exemplar and an event message of the hostile record.
+pub const SCRIPT_EXEMPLAR: &str = "<script>document.title='pwned-exemplar'</script>";
+pub const SCRIPT_EVENT: &str =
+    "<img src=x onerror=\"document.title='pwned-event'\"><script>alert(1)</script>";
+
+/// A store with a failing canary (p05, with a PR), a clean one (p12), an
+/// inconclusive one (p21) and a hostile record (p07 plus markup in logs and
+/// events), newest last.
+pub fn store() -> Arc<MemoryStore> {
+    let s = Arc::new(MemoryStore::default());
+    let mut p05 = record(
+        "p05-oom",
+        &public_scenario("p05-reports-flask-oomkilled.json"),
+    );
+    p05.pr = Some(PrLink {
+        url: "https://github.com/acme/reports/pull/17".into(),
+        number: 17,
+        repo: "acme/reports".into(),
+    });
+    s.insert(p05);
+    s.insert(record(
+        "p12-ok",
+        &public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
+    ));
+    s.insert(record(
+        "p21-quiet",
+        &public_scenario("p21-ratings-no-traffic.json"),
+    ));
+    s.insert(hostile());
+    s
+}
+
+pub fn hostile() -> rollwise::store::AnalysisRecord {
+    let mut ev = public_scenario("p07-payment-service-npe-refunds.json");
+    ev.events.push(KubeEvent {
+        object: "Pod/payment-service-x".into(),
+        kind: "Warning".into(),
+        reason: "BackOff".into(),
+        message: SCRIPT_EVENT.into(),
+        count: 2,
+    });
+    let mut rec = record("hostile", &ev);
+    let d = rec.templates.as_mut().expect("p07 has logs");
+    let c = d
+        .changes
+        .iter_mut()
+        .find(|c| c.change.is_increase())
+        .expect("p07 has a novel template");
+    c.exemplars = vec![format!("ERROR {SCRIPT_EXEMPLAR} AKIAIOSFODNN7EXAMPLE")];
+    rec
+}
+
+pub fn app(store: Arc<MemoryStore>) -> axum::Router {
+    router(store, PageConfig::default())
+}
