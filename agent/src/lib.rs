@@ -13,6 +13,7 @@ pub mod judge;
 pub mod llm;
 pub mod logs;
 pub mod redact;
+pub mod remediate;
 pub mod store;
 pub mod text;
 pub mod tls;

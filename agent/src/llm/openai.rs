@@ -11,6 +11,11 @@
 use std::time::Duration;
 
 use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent, FunctionCall,
+};
+use async_openai::types::chat::{
     ChatCompletionNamedToolChoice, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent,
     ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent, ChatCompletionTool,
@@ -19,7 +24,11 @@ use async_openai::types::chat::{
 };
 use serde::Deserialize;
 
-use super::{BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError, OutputFormat};
+use super::tool_chat::{Message as AgentMessage, ToolCall as AgentToolCall};
+use super::{
+    BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError, OutputFormat, ToolChatRequest,
+    ToolTurn,
+};
 
 /// A chat model behind an OpenAI-compatible `/v1` base URL.
 #[derive(Clone)]
@@ -147,6 +156,63 @@ impl OpenAiChat {
         read_reply(&body, req.format)
     }
 
+    /// The JSON body of one agent turn: the conversation and every tool, the
+    /// model free to call any of them or none (`tool_choice: auto`).
+    pub fn tool_request_body(&self, req: &ToolChatRequest) -> CreateChatCompletionRequest {
+        let messages = req.messages.iter().map(to_openai_message).collect();
+        let tools = req
+            .tools
+            .iter()
+            .map(|t| {
+                ChatCompletionTools::Function(ChatCompletionTool {
+                    function: FunctionObject {
+                        name: t.name.clone(),
+                        description: Some(t.description.clone()),
+                        parameters: Some(t.parameters.clone()),
+                        strict: None,
+                    },
+                })
+            })
+            .collect();
+        #[allow(deprecated)] // `max_tokens`: see `request_body`
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages,
+            temperature: Some(req.temperature),
+            max_tokens: Some(req.max_tokens),
+            tools: Some(tools),
+            tool_choice: Some(ChatCompletionToolChoiceOption::Mode(
+                async_openai::types::chat::ToolChoiceOptions::Auto,
+            )),
+            ..Default::default()
+        }
+    }
+
+    async fn call_tools(&self, req: &ToolChatRequest) -> Result<ToolTurn, LlmError> {
+        let url = format!("{}/chat/completions", self.base_url);
+        let mut rb = self.http.post(&url).json(&self.tool_request_body(req));
+        if let Some(key) = &self.api_key {
+            rb = rb.bearer_auth(key);
+        }
+        let resp = rb.send().await.map_err(|e| self.transport(e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = resp.text().await.map_err(|e| self.transport(e))?;
+        if !status.is_success() {
+            return Err(classify_status(
+                status.as_u16(),
+                retry_after,
+                &body,
+                OutputFormat::ToolCall,
+            ));
+        }
+        read_tool_turn(&body)
+    }
+
     fn transport(&self, e: reqwest::Error) -> LlmError {
         if e.is_timeout() {
             LlmError::Timeout(self.timeout)
@@ -175,6 +241,136 @@ impl ChatModel for OpenAiChat {
     fn complete<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, Result<ChatReply, LlmError>> {
         Box::pin(self.call(req))
     }
+
+    fn complete_with_tools<'a>(
+        &'a self,
+        req: &'a ToolChatRequest,
+    ) -> BoxFuture<'a, Result<ToolTurn, LlmError>> {
+        Box::pin(self.call_tools(req))
+    }
+}
+
+fn to_openai_message(m: &AgentMessage) -> ChatCompletionRequestMessage {
+    match m {
+        AgentMessage::System { content } => {
+            ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+                content: ChatCompletionRequestSystemMessageContent::Text(content.clone()),
+                name: None,
+            })
+        }
+        AgentMessage::User { content } => {
+            ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+                content: ChatCompletionRequestUserMessageContent::Text(content.clone()),
+                name: None,
+            })
+        }
+        AgentMessage::Assistant {
+            content,
+            tool_calls,
+        } => {
+            #[allow(deprecated)] // `function_call`: the field exists, we leave it unset
+            let a = ChatCompletionRequestAssistantMessage {
+                content: content
+                    .clone()
+                    .map(ChatCompletionRequestAssistantMessageContent::Text),
+                tool_calls: (!tool_calls.is_empty()).then(|| {
+                    tool_calls
+                        .iter()
+                        .map(|c| {
+                            ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                                id: c.id.clone(),
+                                function: FunctionCall {
+                                    name: c.name.clone(),
+                                    arguments: c.arguments.clone(),
+                                },
+                            })
+                        })
+                        .collect()
+                }),
+                ..Default::default()
+            };
+            ChatCompletionRequestMessage::Assistant(a)
+        }
+        AgentMessage::Tool {
+            tool_call_id,
+            content,
+        } => ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
+            content: ChatCompletionRequestToolMessageContent::Text(content.clone()),
+            tool_call_id: tool_call_id.clone(),
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolTurnBody {
+    #[serde(default)]
+    choices: Vec<ToolTurnChoice>,
+    #[serde(default)]
+    usage: Option<UsageBody>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolTurnChoice {
+    message: ToolTurnMessage,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolTurnMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<FullToolCall>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FullToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    function: NamedFunction,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamedFunction {
+    name: String,
+    #[serde(default)]
+    arguments: Option<serde_json::Value>,
+}
+
+/// One agent turn. Servers differ: arguments may be a JSON string (OpenAI) or
+/// an object; ids may be missing (then we number the calls).
+fn read_tool_turn(body: &str) -> Result<ToolTurn, LlmError> {
+    let parsed: ToolTurnBody = serde_json::from_str(body).map_err(|e| {
+        LlmError::Malformed(format!(
+            "not a chat completion ({e}): {}",
+            body.chars().take(80).collect::<String>()
+        ))
+    })?;
+    let usage = parsed.usage.unwrap_or_default();
+    let Some(choice) = parsed.choices.into_iter().next() else {
+        return Err(LlmError::Malformed("no choices in the reply".into()));
+    };
+    let tool_calls = choice
+        .message
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| AgentToolCall {
+            id: c.id.unwrap_or_else(|| format!("call_{i}")),
+            name: c.function.name,
+            arguments: match c.function.arguments {
+                Some(serde_json::Value::String(s)) => s,
+                Some(v) => v.to_string(),
+                None => "{}".into(),
+            },
+        })
+        .collect();
+    Ok(ToolTurn {
+        content: choice.message.content.filter(|c| !c.trim().is_empty()),
+        tool_calls,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+    })
 }
 
 /// `Retry-After` as delta-seconds (what rate limiters send; HTTP dates are rare
