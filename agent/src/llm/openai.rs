@@ -38,6 +38,21 @@ pub struct OpenAiChat {
     model: String,
     api_key: Option<String>,
     timeout: Duration,
+    tool_mode: ToolMode,
+}
+
+/// How an agent turn asks for tool calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ToolMode {
+    /// `tools` + `tool_choice`, answers in `tool_calls` (OpenAI, vLLM...).
+    #[default]
+    Native,
+    /// For servers whose chat template cannot call tools (the bundled
+    /// SmolLM2 on llama.cpp): the tools are listed in the system message and
+    /// the reply is constrained by `response_format: json_schema` to
+    /// `{"tool": NAME, "arguments": {...}}` (one branch per tool, each with
+    /// that tool's derived schema) or `{"tool": "finish", "message": "..."}`.
+    JsonSchema,
 }
 
 // By hand, so the API key never reaches a log line through `{:?}`.
@@ -73,7 +88,13 @@ impl OpenAiChat {
             model: model.to_owned(),
             api_key,
             timeout,
+            tool_mode: ToolMode::Native,
         })
+    }
+
+    pub fn with_tool_mode(mut self, mode: ToolMode) -> Self {
+        self.tool_mode = mode;
+        self
     }
 
     /// The JSON body for `req`: exactly what goes on the wire.
@@ -159,6 +180,9 @@ impl OpenAiChat {
     /// The JSON body of one agent turn: the conversation and every tool, the
     /// model free to call any of them or none (`tool_choice: auto`).
     pub fn tool_request_body(&self, req: &ToolChatRequest) -> CreateChatCompletionRequest {
+        if self.tool_mode == ToolMode::JsonSchema {
+            return self.json_tool_request_body(req);
+        }
         let messages = req.messages.iter().map(to_openai_message).collect();
         let tools = req
             .tools
@@ -188,6 +212,72 @@ impl OpenAiChat {
         }
     }
 
+    fn json_tool_request_body(&self, req: &ToolChatRequest) -> CreateChatCompletionRequest {
+        let mut branches: Vec<serde_json::Value> = req
+            .tools
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "type": "object",
+                    "properties": {"tool": {"const": t.name}, "arguments": t.parameters},
+                    "required": ["tool", "arguments"]
+                })
+            })
+            .collect();
+        branches.push(serde_json::json!({
+            "type": "object",
+            "properties": {"tool": {"const": "finish"}, "message": {"type": "string", "maxLength": 400}},
+            "required": ["tool", "message"]
+        }));
+        let schema = serde_json::json!({"anyOf": branches});
+        let listing: String = req
+            .tools
+            .iter()
+            .map(|t| format!("- {}: {} Arguments schema: {}\n", t.name, t.description, t.parameters))
+            .collect();
+        let mut messages = Vec::with_capacity(req.messages.len());
+        for m in &req.messages {
+            let converted = match m {
+                AgentMessage::System { content } => AgentMessage::System {
+                    content: format!(
+                        "{content}\n\nTools:\n{listing}Answer with one JSON object: {{\"tool\": NAME, \"arguments\": {{...}}}} to call a tool, or {{\"tool\": \"finish\", \"message\": \"...\"}} when done."
+                    ),
+                },
+                AgentMessage::Assistant {
+                    content,
+                    tool_calls,
+                } => AgentMessage::Assistant {
+                    content: Some(match tool_calls.first() {
+                        Some(c) => format!(r#"{{"tool": {}, "arguments": {}}}"#, serde_json::Value::String(c.name.clone()), c.arguments),
+                        None => content.clone().unwrap_or_default(),
+                    }),
+                    tool_calls: Vec::new(),
+                },
+                AgentMessage::Tool { content, .. } => AgentMessage::User {
+                    content: format!("Tool result:\n{content}"),
+                },
+                other => other.clone(),
+            };
+            messages.push(to_openai_message(&converted));
+        }
+        #[allow(deprecated)] // `max_tokens`: see `request_body`
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages,
+            temperature: Some(req.temperature),
+            max_tokens: Some(req.max_tokens),
+            response_format: Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: Some("one tool call or finish".into()),
+                    name: "agent_turn".into(),
+                    schema,
+                    strict: Some(true),
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
     async fn call_tools(&self, req: &ToolChatRequest) -> Result<ToolTurn, LlmError> {
         let url = format!("{}/chat/completions", self.base_url);
         let mut rb = self.http.post(&url).json(&self.tool_request_body(req));
@@ -210,7 +300,10 @@ impl OpenAiChat {
                 OutputFormat::ToolCall,
             ));
         }
-        read_tool_turn(&body)
+        match self.tool_mode {
+            ToolMode::Native => read_tool_turn(&body),
+            ToolMode::JsonSchema => read_json_tool_turn(&body),
+        }
     }
 
     fn transport(&self, e: reqwest::Error) -> LlmError {
@@ -334,6 +427,36 @@ struct NamedFunction {
     name: String,
     #[serde(default)]
     arguments: Option<serde_json::Value>,
+}
+
+/// A [`ToolMode::JsonSchema`] turn: the content is `{"tool", "arguments"}`.
+fn read_json_tool_turn(body: &str) -> Result<ToolTurn, LlmError> {
+    let raw = read_reply(body, OutputFormat::JsonSchema)?;
+    let v: serde_json::Value = serde_json::from_str(raw.text.trim())
+        .map_err(|e| LlmError::Malformed(format!("tool turn is not JSON: {e}")))?;
+    let tool = v.get("tool").and_then(|t| t.as_str()).unwrap_or("finish");
+    let mut turn = ToolTurn {
+        prompt_tokens: raw.prompt_tokens,
+        completion_tokens: raw.completion_tokens,
+        ..Default::default()
+    };
+    if tool == "finish" {
+        turn.content = Some(
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    } else {
+        turn.tool_calls.push(AgentToolCall {
+            id: "call_0".into(),
+            name: tool.to_owned(),
+            arguments: v
+                .get("arguments")
+                .map_or_else(|| "{}".to_owned(), |a| a.to_string()),
+        });
+    }
+    Ok(turn)
 }
 
 /// One agent turn. Servers differ: arguments may be a JSON string (OpenAI) or
