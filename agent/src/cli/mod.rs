@@ -2,6 +2,7 @@
 
 mod demo;
 mod logs;
+mod remediate;
 mod render;
 
 use std::io::Write;
@@ -47,6 +48,8 @@ enum Command {
     /// Log tools: template mining and the canary-vs-stable template diff.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// After an abort: find the root cause in the repository and propose a fix as a draft pull request.
+    Remediate(remediate::RemediateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +247,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let hybrid = build_judge(judge, &args.llm, true)?;
             demo::run(&hybrid, args.json)
         }
+        Command::Remediate(args) => remediate::run(&args),
         Command::Logs(LogsCommand::Cluster) => logs::cluster(),
         Command::Logs(LogsCommand::Digest(args)) => logs::digest(
             &judge(),

@@ -26,8 +26,7 @@ use serde::Deserialize;
 
 use super::tool_chat::{Message as AgentMessage, ToolCall as AgentToolCall};
 use super::{
-    BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError, OutputFormat, ToolChatRequest,
-    ToolTurn,
+    BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError, OutputFormat, ToolChatRequest, ToolTurn,
 };
 
 /// A chat model behind an OpenAI-compatible `/v1` base URL.
@@ -233,7 +232,12 @@ impl OpenAiChat {
         let listing: String = req
             .tools
             .iter()
-            .map(|t| format!("- {}: {} Arguments schema: {}\n", t.name, t.description, t.parameters))
+            .map(|t| {
+                format!(
+                    "- {}: {} Arguments schema: {}\n",
+                    t.name, t.description, t.parameters
+                )
+            })
             .collect();
         let mut messages = Vec::with_capacity(req.messages.len());
         for m in &req.messages {
@@ -248,7 +252,11 @@ impl OpenAiChat {
                     tool_calls,
                 } => AgentMessage::Assistant {
                     content: Some(match tool_calls.first() {
-                        Some(c) => format!(r#"{{"tool": {}, "arguments": {}}}"#, serde_json::Value::String(c.name.clone()), c.arguments),
+                        Some(c) => format!(
+                            r#"{{"tool": {}, "arguments": {}}}"#,
+                            serde_json::Value::String(c.name.clone()),
+                            c.arguments
+                        ),
                         None => content.clone().unwrap_or_default(),
                     }),
                     tool_calls: Vec::new(),
@@ -370,13 +378,15 @@ fn to_openai_message(m: &AgentMessage) -> ChatCompletionRequestMessage {
                     tool_calls
                         .iter()
                         .map(|c| {
-                            ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
-                                id: c.id.clone(),
-                                function: FunctionCall {
-                                    name: c.name.clone(),
-                                    arguments: c.arguments.clone(),
+                            ChatCompletionMessageToolCalls::Function(
+                                ChatCompletionMessageToolCall {
+                                    id: c.id.clone(),
+                                    function: FunctionCall {
+                                        name: c.name.clone(),
+                                        arguments: c.arguments.clone(),
+                                    },
                                 },
-                            })
+                            )
                         })
                         .collect()
                 }),

@@ -81,7 +81,10 @@ impl ScriptedModel {
 
     /// Every agent turn's request received, in order.
     pub fn tool_requests(&self) -> Vec<ToolChatRequest> {
-        self.seen_tools.lock().map(|v| v.clone()).unwrap_or_default()
+        self.seen_tools
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     fn tool_answer(&self, req: &ToolChatRequest) -> std::result::Result<ToolTurn, LlmError> {
@@ -101,7 +104,11 @@ impl ScriptedModel {
         };
         if turn.prompt_tokens == 0 {
             let text = serde_json::to_string(&req.messages).unwrap_or_default();
-            let tools: usize = req.tools.iter().map(|t| self.tokens(&t.parameters.to_string()) as usize).sum();
+            let tools: usize = req
+                .tools
+                .iter()
+                .map(|t| self.tokens(&t.parameters.to_string()) as usize)
+                .sum();
             turn.prompt_tokens = self.tokens(&text) + tools as u64;
         }
         if turn.completion_tokens == 0 {

@@ -70,7 +70,10 @@ impl LogDigester for MinerDigester {
                 self.redactor.redact(&example)
             );
             if out.len() + entry.len() > self.max_chars {
-                out.push_str(&format!("... {} more templates (clipped)\n", order.len() - n));
+                out.push_str(&format!(
+                    "... {} more templates (clipped)\n",
+                    order.len() - n
+                ));
                 break;
             }
             out.push_str(&entry);

@@ -19,7 +19,10 @@ pub const TEMPLATES: [(&str, &str); 3] = [
         "agent_task.tera",
         include_str!("../../../prompts/agent_task.tera"),
     ),
-    ("pr_body.tera", include_str!("../../../prompts/pr_body.tera")),
+    (
+        "pr_body.tera",
+        include_str!("../../../prompts/pr_body.tera"),
+    ),
 ];
 
 #[derive(Debug)]
