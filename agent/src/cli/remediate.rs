@@ -163,6 +163,15 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            what: "cannot start the async runtime".into(),
+            source: e,
+        })?;
+    // The GitHub client spawns its request buffer on the runtime.
+    let _entered = rt.enter();
     let local = Path::new(&args.repo);
     let (reader, writer, repo): (Arc<dyn RepoReader>, Arc<dyn RepoWriter>, RepoRef) = if local
         .is_dir()
@@ -216,13 +225,6 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         wall_time: Duration::from_secs(args.max_seconds),
         ..Bounds::default()
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime".into(),
-            source: e,
-        })?;
     let outcome = rt.block_on(async {
         let base = match &args.base {
             Some(b) => b.clone(),

@@ -154,7 +154,14 @@ fn config_err(e: octocrab::Error) -> Error {
 }
 
 impl GithubRepo {
+    /// Must be called inside a tokio runtime (octocrab spawns its request
+    /// buffer on it); outside one this is an error, not a panic.
     pub fn new(repo: RepoRef, cfg: GithubConfig, observer: Arc<dyn CallObserver>) -> Result<Self> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Config(
+                "the GitHub client must be built inside a tokio runtime".into(),
+            ));
+        }
         let t = Some(cfg.timeout);
         let builder = Octocrab::builder()
             .base_uri(cfg.api_url.as_str())
