@@ -44,7 +44,7 @@ fn local_smollm2_calls_a_tool_through_llama_cpp() {
     let writer = Arc::new(DryRunWriter::new());
     let bounds = Bounds {
         max_steps: 2,
-        max_turn_tokens: 160,
+        max_turn_tokens: 256,
         wall_time: Duration::from_secs(300),
         tool_output_chars: 1500,
         ..Bounds::default()

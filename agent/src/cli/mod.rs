@@ -160,6 +160,8 @@ struct EvalArgs {
     #[arg(long, value_name = "BASELINE")]
     baseline: Option<Baseline>,
     #[command(flatten)]
+    remediate: remediate::EvalRemediateArgs,
+    #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
     llm: LlmArgs,
@@ -234,6 +236,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let hybrid = build_judge(judge, &args.llm, false)?;
             analyze(&hybrid, &args)
         }
+        Command::Eval(args) if args.remediate.remediate => remediate::eval(&args),
         Command::Eval(args) => {
             let hybrid = build_judge(judge, &args.llm, false)?;
             if args.baseline.is_some() && hybrid.model_name().is_none() {

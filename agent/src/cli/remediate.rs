@@ -67,6 +67,11 @@ pub(super) struct RemediateArgs {
     llm: LlmArgs,
 }
 
+/// Longest string argument the bundled local model may write (a file's
+/// content included): it repeats phrases until a bound, and 2000 characters
+/// fit the fixture files a 135M model could possibly fix.
+const LOCAL_STRING_LIMIT: u64 = 2000;
+
 /// The model and, for the local one, the server it needs alive.
 struct AgentModel {
     model: Arc<dyn ChatModel>,
@@ -82,19 +87,95 @@ fn load_script(path: &Path) -> Result<Vec<ToolTurn>> {
         .map_err(|e| Error::Config(format!("agent script {}: {e}", path.display())))
 }
 
-fn build_model(args: &RemediateArgs) -> Result<AgentModel> {
-    if let Some(path) = &args.script {
+/// `rollwise eval --remediate`: the remediation part of the eval.
+#[derive(Debug, Args)]
+pub(super) struct EvalRemediateArgs {
+    /// Score remediation instead of verdicts: scenarios with `expected.remediation`
+    /// run the agent (dry run) on their fixture repository.
+    #[arg(long)]
+    pub(super) remediate: bool,
+    /// Where fixture repositories live.
+    #[arg(long, value_name = "DIR", default_value = "evals/fixtures")]
+    fixtures: PathBuf,
+    /// Replay agent scripts from DIR/<scenario name>.json instead of a model.
+    #[arg(long, value_name = "DIR")]
+    remediation_scripts: Option<PathBuf>,
+}
+
+pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
+    let files = crate::eval::scenario_files(&args.scenarios)?;
+    let mut scenarios = Vec::new();
+    for f in files {
+        let ev = evidence::load_file(&f, args.limits.max_evidence_bytes)?;
+        scenarios.push((f, ev));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            what: "cannot start the async runtime".into(),
+            source: e,
+        })?;
+    let _entered = rt.enter();
+    let r = &args.remediate;
+    let shared = match &r.remediation_scripts {
+        Some(_) => None,
+        None => Some(build_model(&args.llm, None)?),
+    };
+    let name = shared.as_ref().map_or_else(
+        || "scripted replay".to_owned(),
+        |m| m.model.name().to_owned(),
+    );
+    let model_for = |ev: &crate::evidence::Evidence| -> Result<Arc<dyn ChatModel>> {
+        match (&shared, &r.remediation_scripts) {
+            (Some(m), _) => Ok(m.model.clone()),
+            (None, Some(dir)) => {
+                let turns = load_script(&dir.join(format!("{}.json", ev.name)))?;
+                Ok(Arc::new(ScriptedModel::tool_turns(
+                    turns.into_iter().map(Ok).collect(),
+                )?))
+            }
+            (None, None) => Err(Error::Usage("no model".into())),
+        }
+    };
+    let report = crate::remediate::eval::run(
+        &scenarios,
+        &r.fixtures,
+        &name,
+        &model_for,
+        Bounds::default(),
+    )?;
+    let markdown = crate::remediate::eval::render_markdown(&report);
+    match &args.report {
+        Some(path) => std::fs::write(path, &markdown).map_err(|e| Error::Io {
+            what: format!("cannot write report {}", path.display()),
+            source: e,
+        })?,
+        None => write!(std::io::stdout().lock(), "{markdown}").map_err(stdout_error)?,
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n").map_err(|e| Error::Io {
+            what: format!("cannot write JSON report {}", path.display()),
+            source: e,
+        })?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_model(llm: &LlmArgs, script: Option<&Path>) -> Result<AgentModel> {
+    if let Some(path) = script {
         let turns = load_script(path)?.into_iter().map(Ok).collect();
         return Ok(AgentModel {
             model: Arc::new(ScriptedModel::tool_turns(turns)?),
             _server: None,
         });
     }
-    let cfg = load_config(args.llm.config.as_deref())?;
+    let cfg = load_config(llm.config.as_deref())?;
     let env = |k: &str| std::env::var(k).ok();
     let inputs = SelectionInputs {
-        flag_url: args.llm.llm_url.clone(),
-        flag_model: args.llm.llm_model.clone(),
+        flag_url: llm.llm_url.clone(),
+        flag_model: llm.llm_model.clone(),
         env_url: None,
         env_model: None,
         env_key: env("ROLLWISE_LLM_API_KEY"),
@@ -102,7 +183,7 @@ fn build_model(args: &RemediateArgs) -> Result<AgentModel> {
     };
     // Agent turns are longer than verdicts: at least two minutes each.
     let timeout = cfg.timeout().max(Duration::from_secs(120));
-    match select(args.llm.llm, &inputs, &cfg)? {
+    match select(llm.llm, &inputs, &cfg)? {
         LlmSelection::Endpoint {
             url,
             model,
@@ -118,7 +199,8 @@ fn build_model(args: &RemediateArgs) -> Result<AgentModel> {
             })?;
             let server = LocalServer::start(&venv)?;
             let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, timeout)?
-                .with_tool_mode(ToolMode::JsonSchema);
+                .with_tool_mode(ToolMode::JsonSchema)
+                .with_json_string_limit(LOCAL_STRING_LIMIT);
             Ok(AgentModel {
                 model: Arc::new(chat),
                 _server: Some(server),
@@ -218,7 +300,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         }
         allow
     };
-    let model = build_model(args)?;
+    let model = build_model(&args.llm, args.script.as_deref())?;
     let bounds = Bounds {
         max_steps: args.max_steps,
         max_tokens: args.max_tokens,

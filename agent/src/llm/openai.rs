@@ -38,6 +38,9 @@ pub struct OpenAiChat {
     api_key: Option<String>,
     timeout: Duration,
     tool_mode: ToolMode,
+    /// JsonSchema tool mode: `maxLength` for every string argument without
+    /// one, so a small model that repeats itself must close the string.
+    json_string_limit: Option<u64>,
 }
 
 /// How an agent turn asks for tool calls.
@@ -88,7 +91,14 @@ impl OpenAiChat {
             api_key,
             timeout,
             tool_mode: ToolMode::Native,
+            json_string_limit: None,
         })
+    }
+
+    /// See [`ToolMode::JsonSchema`]: bounds every unbounded string argument.
+    pub fn with_json_string_limit(mut self, chars: u64) -> Self {
+        self.json_string_limit = Some(chars);
+        self
     }
 
     pub fn with_tool_mode(mut self, mode: ToolMode) -> Self {
@@ -204,9 +214,11 @@ impl OpenAiChat {
             temperature: Some(req.temperature),
             max_tokens: Some(req.max_tokens),
             tools: Some(tools),
-            tool_choice: Some(ChatCompletionToolChoiceOption::Mode(
-                async_openai::types::chat::ToolChoiceOptions::Auto,
-            )),
+            tool_choice: Some(ChatCompletionToolChoiceOption::Mode(if req.require_tool {
+                async_openai::types::chat::ToolChoiceOptions::Required
+            } else {
+                async_openai::types::chat::ToolChoiceOptions::Auto
+            })),
             ..Default::default()
         }
     }
@@ -218,16 +230,18 @@ impl OpenAiChat {
             .map(|t| {
                 serde_json::json!({
                     "type": "object",
-                    "properties": {"tool": {"const": t.name}, "arguments": t.parameters},
+                    "properties": {"tool": {"const": t.name}, "arguments": bound_strings(inline_refs(&t.parameters), self.json_string_limit)},
                     "required": ["tool", "arguments"]
                 })
             })
             .collect();
-        branches.push(serde_json::json!({
+        if !req.require_tool {
+            branches.push(serde_json::json!({
             "type": "object",
             "properties": {"tool": {"const": "finish"}, "message": {"type": "string", "maxLength": 400}},
             "required": ["tool", "message"]
-        }));
+            }));
+        }
         let schema = serde_json::json!({"anyOf": branches});
         let listing: String = req
             .tools
@@ -437,6 +451,69 @@ struct NamedFunction {
     name: String,
     #[serde(default)]
     arguments: Option<serde_json::Value>,
+}
+
+/// `schema` with every local `{"$ref": "#/$defs/X"}` replaced by the
+/// definition and `$defs` removed: one tool's schema becomes a branch of a
+/// larger schema, where its own root-relative references would not resolve.
+/// Tool argument types are not recursive; the depth bound only stops a cycle.
+fn inline_refs(schema: &serde_json::Value) -> serde_json::Value {
+    fn walk(
+        v: &serde_json::Value,
+        defs: &serde_json::Map<String, serde_json::Value>,
+        depth: u32,
+    ) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(target) = o
+                    .get("$ref")
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| r.strip_prefix("#/$defs/"))
+                    .and_then(|name| defs.get(name))
+                    && depth < 16
+                {
+                    return walk(target, defs, depth + 1);
+                }
+                o.iter()
+                    .filter(|(k, _)| k.as_str() != "$defs")
+                    .map(|(k, x)| (k.clone(), walk(x, defs, depth)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            }
+            serde_json::Value::Array(a) => a.iter().map(|x| walk(x, defs, depth)).collect(),
+            other => other.clone(),
+        }
+    }
+    let defs = schema
+        .get("$defs")
+        .and_then(|d| d.as_object())
+        .cloned()
+        .unwrap_or_default();
+    walk(schema, &defs, 0)
+}
+
+fn bound_strings(mut v: serde_json::Value, limit: Option<u64>) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value, limit: u64) {
+        match v {
+            serde_json::Value::Object(o) => {
+                let is_string = o.get("type").is_some_and(|t| {
+                    t == "string"
+                        || t.as_array()
+                            .is_some_and(|a| a.iter().any(|x| x == "string"))
+                });
+                if is_string && !o.contains_key("maxLength") {
+                    o.insert("maxLength".into(), limit.into());
+                }
+                o.values_mut().for_each(|x| walk(x, limit));
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, limit)),
+            _ => {}
+        }
+    }
+    if let Some(l) = limit {
+        walk(&mut v, l);
+    }
+    v
 }
 
 /// A [`ToolMode::JsonSchema`] turn: the content is `{"tool", "arguments"}`.
@@ -702,6 +779,21 @@ mod tests {
             classify_status(400, None, &j("messages must not be empty"), f),
             LlmError::Rejected { status: 400, .. }
         ));
+    }
+
+    #[test]
+    fn refs_are_inlined_for_json_schema_tool_mode() {
+        let s = serde_json::json!({
+            "type": "object",
+            "properties": {"files": {"type": "array", "items": {"$ref": "#/$defs/F"}}},
+            "$defs": {"F": {"type": "object", "properties": {"path": {"type": "string"}}}}
+        });
+        let out = inline_refs(&s);
+        assert_eq!(
+            out["properties"]["files"]["items"]["properties"]["path"]["type"],
+            "string"
+        );
+        assert!(out.get("$defs").is_none() && !out.to_string().contains("$ref"));
     }
 
     #[test]

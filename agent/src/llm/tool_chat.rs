@@ -42,6 +42,8 @@ pub struct ToolChatRequest {
     pub tools: Vec<ToolSpec>,
     pub max_tokens: u32,
     pub temperature: f32,
+    /// The model must call a tool this turn (`tool_choice: required`).
+    pub require_tool: bool,
 }
 
 /// The model's turn: tool calls to run, or a final text.

@@ -31,6 +31,8 @@ pub struct Bounds {
     /// Completion tokens per turn.
     pub max_turn_tokens: u32,
     pub temperature: f32,
+    /// The first turn must call a tool: the agent looks before it concludes.
+    pub first_turn_requires_tool: bool,
 }
 
 impl Default for Bounds {
@@ -43,6 +45,7 @@ impl Default for Bounds {
             max_calls_per_turn: 6,
             max_turn_tokens: 4096,
             temperature: 0.0,
+            first_turn_requires_tool: true,
         }
     }
 }
@@ -198,6 +201,7 @@ impl AgentLoop {
         let (mut prompt_tokens, mut completion_tokens) = (0u64, 0u64);
         let mut steps = 0u32;
         let mut final_message = None;
+        let mut malformed_before = false;
         let stop = loop {
             let spent = prompt_tokens + completion_tokens;
             if spent >= self.bounds.max_tokens {
@@ -221,12 +225,25 @@ impl AgentLoop {
                     .max_turn_tokens
                     .min(u32::try_from(remaining_tokens).unwrap_or(u32::MAX)),
                 temperature: self.bounds.temperature,
+                require_tool: steps == 1 && self.bounds.first_turn_requires_tool,
             };
             let turn = match tokio::time::timeout_at(deadline, self.call_model(&req)).await {
                 Err(_) => {
                     break StopReason::WallTime {
                         seconds: started.elapsed().as_secs_f64(),
                     };
+                }
+                // A reply that is not a tool call (cut off, bad JSON) costs a
+                // step and is answered once; twice in a row ends the run.
+                Ok(Err(LlmError::Malformed(m))) if !malformed_before => {
+                    malformed_before = true;
+                    t.messages.push(Message::User {
+                        content: format!(
+                            "Your last reply could not be read ({}). Call one tool with valid JSON arguments, or answer in one sentence.",
+                            clip(&m, 200)
+                        ),
+                    });
+                    continue;
                 }
                 Ok(Err(e)) => {
                     break StopReason::Model {
@@ -235,6 +252,7 @@ impl AgentLoop {
                 }
                 Ok(Ok(turn)) => turn,
             };
+            malformed_before = false;
             prompt_tokens += turn.prompt_tokens;
             completion_tokens += turn.completion_tokens;
             let calls: Vec<ToolCall> = turn

@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod digester;
+pub mod eval;
 pub mod prompt;
 
 use std::sync::Arc;
