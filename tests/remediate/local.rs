@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rollwise::llm::local::{LOCAL_MODEL_NAME, LocalServer, find_venv};
 use rollwise::llm::openai::{OpenAiChat, ToolMode};
-use rollwise::remediate::{Bounds, Remediator, StopReason, policy_for};
+use rollwise::remediate::{Bounds, Remediator, RepoTarget, StopReason, policy_for};
 use rollwise_tools::github::{DryRunWriter, LocalRepo, RepoReader};
 
 use crate::cli::repo_path;
@@ -61,9 +61,11 @@ fn local_smollm2_calls_a_tool_through_llama_cpp() {
             &ev,
             &verdict,
             digest,
-            policy,
-            Arc::new(repo),
-            writer,
+            RepoTarget {
+                policy,
+                reader: Arc::new(repo),
+                writer,
+            },
             Vec::new(),
         ))
         .unwrap();

@@ -15,7 +15,9 @@ use rollwise::evidence::{Evidence, PodLogs};
 use rollwise::judge::Judge;
 use rollwise::llm::scripted::ScriptedModel;
 use rollwise::llm::{ToolCall, ToolTurn};
-use rollwise::remediate::{Bounds, RemediationOutcome, Remediator, StopReason, policy_for};
+use rollwise::remediate::{
+    Bounds, RemediationOutcome, Remediator, RepoTarget, StopReason, policy_for,
+};
 use rollwise_tools::github::{GithubAuth, GithubConfig, GithubRepo, NoObserver, RepoRef};
 
 use crate::cli::{repo_path, stderr, stdout};
@@ -116,7 +118,12 @@ fn run_against(
     let policy = policy_for(&ev, RepoRef::new("acme", "cart").unwrap(), allow, "main");
     let model = Arc::new(ScriptedModel::tool_turns(turns.into_iter().map(Ok).collect()).unwrap());
     let r = Remediator::new(model, Bounds::default()).unwrap();
-    rt.block_on(r.run(&ev, &verdict, "digest", policy, gh.clone(), gh, Vec::new()))
+    let target = RepoTarget {
+        policy,
+        reader: gh.clone(),
+        writer: gh,
+    };
+    rt.block_on(r.run(&ev, &verdict, "digest", target, Vec::new()))
         .unwrap()
 }
 
@@ -150,11 +157,7 @@ fn assert_writes_only_on_fix_branch(fake: &FakeGithub, branch: &str) {
             assert_eq!(r, &format!("refs/heads/{branch}"), "{w:?}");
         }
         if w.path.contains("/git/refs/") {
-            assert!(
-                w.path
-                    .ends_with(&format!("heads/{}", branch.replace('/', "/"))),
-                "{w:?}"
-            );
+            assert!(w.path.ends_with(&format!("heads/{branch}")), "{w:?}");
         }
     }
     assert!(

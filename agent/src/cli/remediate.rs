@@ -25,7 +25,7 @@ use crate::llm::local::{LOCAL_MODEL_NAME, LocalServer, find_venv};
 use crate::llm::openai::{OpenAiChat, ToolMode};
 use crate::llm::scripted::ScriptedModel;
 use crate::llm::{ChatModel, LlmSelection, ToolTurn};
-use crate::remediate::{Bounds, RemediationOutcome, Remediator, policy_for, repo_for};
+use crate::remediate::{Bounds, RemediationOutcome, Remediator, RepoTarget, policy_for, repo_for};
 
 #[derive(Debug, Args)]
 pub(super) struct RemediateArgs {
@@ -326,9 +326,11 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
                 &ev,
                 &verdict,
                 &digest.text,
-                policy,
-                reader,
-                writer,
+                RepoTarget {
+                    policy,
+                    reader,
+                    writer,
+                },
                 Vec::new(),
             )
             .await
@@ -378,7 +380,7 @@ fn print_outcome(o: &RemediationOutcome, args: &RemediateArgs) -> Result<()> {
         (None, _) => s.push_str("no pull request\n"),
     }
     if !o.diff.is_empty() {
-        s.push_str("\n");
+        s.push('\n');
         s.push_str(&o.diff);
     }
     if let (Some(title), Some(body)) = (&o.pr_title, &o.pr_body) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rollwise_tools::github::{DryRunWriter, LocalRepo, RepoReader};
 use serde::Serialize;
 
-use super::{Bounds, Remediator, policy_for};
+use super::{Bounds, Remediator, RepoTarget, policy_for};
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 use crate::judge::Judge;
@@ -111,9 +111,11 @@ pub fn run(
                 ev,
                 &verdict,
                 &digest.text,
-                policy,
-                Arc::new(repo),
-                Arc::new(DryRunWriter::new()),
+                RepoTarget {
+                    policy,
+                    reader: Arc::new(repo),
+                    writer: Arc::new(DryRunWriter::new()),
+                },
                 Vec::new(),
             ))?;
             score.pr_opened = o.pr.is_some();

@@ -118,6 +118,22 @@ pub fn policy_for(
     p
 }
 
+/// Where a run reads and writes: the policy decides, the reader and writer
+/// only carry out.
+pub struct RepoTarget {
+    pub policy: RepoPolicy,
+    pub reader: Arc<dyn RepoReader>,
+    pub writer: Arc<dyn RepoWriter>,
+}
+
+impl std::fmt::Debug for RepoTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepoTarget")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Runs the agent for one aborted canary.
 pub struct Remediator {
     model: Arc<dyn ChatModel>,
@@ -150,11 +166,14 @@ impl Remediator {
         ev: &Evidence,
         verdict: &Verdict,
         digest: &str,
-        policy: RepoPolicy,
-        reader: Arc<dyn RepoReader>,
-        writer: Arc<dyn RepoWriter>,
+        target: RepoTarget,
         extra_tools: Vec<Box<dyn DynTool>>,
     ) -> Result<RemediationOutcome> {
+        let RepoTarget {
+            policy,
+            reader,
+            writer,
+        } = target;
         let repo = policy.repo.to_string();
         let base = policy.base.clone();
         let branch = policy.branch.clone();
