@@ -86,7 +86,25 @@ fn fake(rt: &tokio::runtime::Runtime) -> FakeGithub {
     )
 }
 
+/// Counts GitHub calls by operation and status, as a metric would.
+#[derive(Default)]
+struct Calls(std::sync::Mutex<Vec<(&'static str, u16)>>);
+
+impl rollwise_tools::github::CallObserver for Calls {
+    fn observe(&self, op: &'static str, status: u16, _: std::time::Duration) {
+        self.0.lock().unwrap().push((op, status));
+    }
+}
+
 fn github(rt: &tokio::runtime::Runtime, fake: &FakeGithub) -> Arc<GithubRepo> {
+    github_observed(rt, fake, Arc::new(NoObserver))
+}
+
+fn github_observed(
+    rt: &tokio::runtime::Runtime,
+    fake: &FakeGithub,
+    observer: Arc<dyn rollwise_tools::github::CallObserver>,
+) -> Arc<GithubRepo> {
     rollwise::tls::install_crypto_provider();
     let _entered = rt.enter();
     let cfg = GithubConfig {
@@ -94,14 +112,7 @@ fn github(rt: &tokio::runtime::Runtime, fake: &FakeGithub) -> Arc<GithubRepo> {
         auth: GithubAuth::Token(TOKEN.into()),
         ..GithubConfig::default()
     };
-    Arc::new(
-        GithubRepo::new(
-            RepoRef::new("acme", "cart").unwrap(),
-            cfg,
-            Arc::new(NoObserver),
-        )
-        .unwrap(),
-    )
+    Arc::new(GithubRepo::new(RepoRef::new("acme", "cart").unwrap(), cfg, observer).unwrap())
 }
 
 /// One run of `turns` against the fake, writing to `allow`.
@@ -362,6 +373,37 @@ fn injected_instructions_cannot_redirect_or_leak() {
             assert!(!props.contains_key(k), "{} takes `{k}`", spec.name);
         }
     }
+}
+
+#[test]
+fn every_github_call_reaches_the_observer_with_its_status() {
+    let rt = runtime();
+    let fake = fake(&rt);
+    let calls = Arc::new(Calls::default());
+    let gh = github_observed(&rt, &fake, calls.clone());
+    use rollwise_tools::github::RepoReader;
+    rt.block_on(async {
+        assert!(
+            gh.read_file(FAULTY, None)
+                .await
+                .unwrap()
+                .contains("tiers[n]")
+        );
+        assert!(gh.read_file("nope.go", None).await.is_err());
+        assert_eq!(gh.branch_head("nope").await.unwrap(), None);
+    });
+    let seen = calls.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("repos/get-content", 200),
+            ("repos/get-content", 404),
+            ("git/get-ref", 404)
+        ],
+        "a 404 is not retried; every call is observed once"
+    );
+    assert_eq!(fake.requests().len(), 3);
+    assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
 #[test]

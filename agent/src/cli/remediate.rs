@@ -25,7 +25,9 @@ use crate::llm::local::{LOCAL_MODEL_NAME, LocalServer, find_venv};
 use crate::llm::openai::{OpenAiChat, ToolMode};
 use crate::llm::scripted::ScriptedModel;
 use crate::llm::{ChatModel, LlmSelection, ToolTurn};
-use crate::remediate::{Bounds, RemediationOutcome, Remediator, RepoTarget, policy_for, repo_for};
+use crate::remediate::{
+    Bounds, RemediationConfig, RemediationOutcome, Remediator, RepoTarget, policy_for, repo_for,
+};
 
 #[derive(Debug, Args)]
 pub(super) struct RemediateArgs {
@@ -215,14 +217,39 @@ fn build_model(llm: &LlmArgs, script: Option<&Path>) -> Result<AgentModel> {
     }
 }
 
-fn allowlist(args: &RemediateArgs) -> Result<Vec<RepoRef>> {
+/// The `[remediate]` table of `--config`, if any.
+fn remediation_config(path: Option<&Path>) -> Result<RemediationConfig> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        remediate: RemediationConfig,
+    }
+    let Some(path) = path else {
+        return Ok(RemediationConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        what: format!("cannot read configuration {}", path.display()),
+        source: e,
+    })?;
+    let f: File =
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    f.remediate.validate()?;
+    Ok(f.remediate)
+}
+
+/// `ROLLWISE_GITHUB_ALLOWED_REPOS`, `--allow-repo` and `[remediate] allowed_repos`.
+fn allowlist(args: &RemediateArgs, cfg: &RemediationConfig) -> Result<Vec<RepoRef>> {
+    let mut out = cfg.allowlist()?;
     let env = std::env::var("ROLLWISE_GITHUB_ALLOWED_REPOS").unwrap_or_default();
-    env.split(',')
+    let more: Result<Vec<RepoRef>> = env
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .chain(args.allow_repo.iter().map(String::as_str))
         .map(|s| RepoRef::parse(s).map_err(|e| Error::Usage(e.to_string())))
-        .collect()
+        .collect();
+    out.extend(more?);
+    Ok(out)
 }
 
 fn tools_err(e: rollwise_tools::Error) -> Error {
@@ -230,6 +257,7 @@ fn tools_err(e: rollwise_tools::Error) -> Error {
 }
 
 pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
+    let rcfg = remediation_config(args.llm.config.as_deref())?;
     let ev = evidence::load_file(&args.evidence, DEFAULT_MAX_BYTES)?;
     let judge = Judge::default();
     let assessment = judge.assess(&ev);
@@ -292,7 +320,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
     let allow = if args.dry_run {
         vec![repo.clone()]
     } else {
-        let allow = allowlist(args)?;
+        let allow = allowlist(args, &rcfg)?;
         if !allow.contains(&repo) {
             return Err(Error::Usage(format!(
                 "{repo} is not on the allowlist: pass --allow-repo {repo} or set ROLLWISE_GITHUB_ALLOWED_REPOS"

@@ -781,6 +781,138 @@ mod tests {
         ));
     }
 
+    fn agent_request(require_tool: bool) -> ToolChatRequest {
+        ToolChatRequest {
+            messages: vec![
+                AgentMessage::System {
+                    content: "s".into(),
+                },
+                AgentMessage::User {
+                    content: "u".into(),
+                },
+                AgentMessage::Assistant {
+                    content: None,
+                    tool_calls: vec![AgentToolCall {
+                        id: "c1".into(),
+                        name: "read_file".into(),
+                        arguments: r#"{"path":"a.go"}"#.into(),
+                    }],
+                },
+                AgentMessage::Tool {
+                    tool_call_id: "c1".into(),
+                    content: "package a".into(),
+                },
+            ],
+            tools: vec![rollwise_tools::tool::ToolSpec {
+                name: "read_file".into(),
+                description: "Read a file.".into(),
+                parameters: serde_json::json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}),
+                writes: false,
+            }],
+            max_tokens: 100,
+            temperature: 0.0,
+            require_tool,
+        }
+    }
+
+    #[test]
+    fn native_tool_turns_go_out_and_come_back_as_openai_defines_them() {
+        let chat = OpenAiChat::new("http://x/v1", "m", None, Duration::from_secs(1)).unwrap();
+        let body = serde_json::to_value(chat.tool_request_body(&agent_request(true))).unwrap();
+        assert_eq!(body["tools"][0]["type"], "function");
+        assert_eq!(body["tools"][0]["function"]["name"], "read_file");
+        assert_eq!(body["tool_choice"], "required");
+        assert_eq!(body["messages"][2]["tool_calls"][0]["id"], "c1");
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            r#"{"path":"a.go"}"#
+        );
+        assert_eq!(body["messages"][3]["role"], "tool");
+        assert_eq!(body["messages"][3]["tool_call_id"], "c1");
+        let body = serde_json::to_value(chat.tool_request_body(&agent_request(false))).unwrap();
+        assert_eq!(body["tool_choice"], "auto");
+
+        let reply = r#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[
+            {"id":"x","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"b.go\"}"}},
+            {"type":"function","function":{"name":"search_code","arguments":{"query":"q"}}}]}}],
+            "usage":{"prompt_tokens":12,"completion_tokens":3}}"#;
+        let t = read_tool_turn(reply).unwrap();
+        assert_eq!(t.tool_calls.len(), 2);
+        assert_eq!(
+            (
+                t.tool_calls[0].id.as_str(),
+                t.tool_calls[0].arguments.as_str()
+            ),
+            ("x", r#"{"path":"b.go"}"#)
+        );
+        assert_eq!(
+            (
+                t.tool_calls[1].id.as_str(),
+                t.tool_calls[1].arguments.as_str()
+            ),
+            ("call_1", r#"{"query":"q"}"#)
+        );
+        assert_eq!(
+            (t.prompt_tokens, t.completion_tokens, t.content),
+            (12, 3, None)
+        );
+    }
+
+    #[test]
+    fn json_schema_tool_mode_constrains_one_call_per_turn() {
+        let chat = OpenAiChat::new("http://x/v1", "m", None, Duration::from_secs(1))
+            .unwrap()
+            .with_tool_mode(ToolMode::JsonSchema)
+            .with_json_string_limit(50);
+        let body = serde_json::to_value(chat.tool_request_body(&agent_request(true))).unwrap();
+        assert!(body.get("tools").is_none());
+        let schema = &body["response_format"]["json_schema"]["schema"];
+        let branches = schema["anyOf"].as_array().unwrap();
+        assert_eq!(branches.len(), 1, "no `finish` when a tool is required");
+        assert_eq!(
+            branches[0]["properties"]["arguments"]["properties"]["path"]["maxLength"],
+            50
+        );
+        // Tool history becomes plain messages the template can render.
+        assert_eq!(
+            body["messages"][2]["content"],
+            r#"{"tool": "read_file", "arguments": {"path":"a.go"}}"#
+        );
+        assert_eq!(body["messages"][3]["role"], "user");
+        let body = serde_json::to_value(chat.tool_request_body(&agent_request(false))).unwrap();
+        assert_eq!(
+            body["response_format"]["json_schema"]["schema"]["anyOf"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let turn = |c: &str| {
+            format!(
+                r#"{{"choices":[{{"message":{{"content":{}}}}}]}}"#,
+                serde_json::Value::String(c.into())
+            )
+        };
+        let t =
+            read_json_tool_turn(&turn(r#"{"tool":"read_file","arguments":{"path":"x"}}"#)).unwrap();
+        assert_eq!(
+            (
+                t.tool_calls[0].name.as_str(),
+                t.tool_calls[0].arguments.as_str()
+            ),
+            ("read_file", r#"{"path":"x"}"#)
+        );
+        let t = read_json_tool_turn(&turn(r#"{"tool":"finish","message":"done"}"#)).unwrap();
+        assert_eq!(
+            (t.tool_calls.len(), t.content.as_deref()),
+            (0, Some("done"))
+        );
+        assert!(matches!(
+            read_json_tool_turn(&turn(r#"{"tool":"read_fi"#)),
+            Err(LlmError::Malformed(_))
+        ));
+    }
+
     #[test]
     fn refs_are_inlined_for_json_schema_tool_mode() {
         let s = serde_json::json!({

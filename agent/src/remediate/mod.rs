@@ -11,6 +11,7 @@
 //! `rollwise_tools::github` over a [`FixSession`], plus any kube tools.
 
 pub mod agent;
+pub mod config;
 pub mod digester;
 pub mod eval;
 pub mod prompt;
@@ -23,6 +24,7 @@ use rollwise_tools::tool::DynTool;
 use serde::Serialize;
 
 pub use agent::{AgentLoop, AgentRun, Bounds, StopReason, Transcript};
+pub use config::RemediationConfig;
 pub use digester::{LogDigester, MinerDigester};
 
 use crate::error::{Error, Result};
