@@ -63,6 +63,8 @@ struct State {
     requests: Vec<Recorded>,
     violations: Vec<String>,
     next_id: u64,
+    /// Answer the next N requests with this status (a flaky GitHub).
+    fail_next: (u32, u16),
 }
 
 #[derive(Clone)]
@@ -124,6 +126,7 @@ impl FakeGithub {
             requests: Vec::new(),
             violations: Vec::new(),
             next_id: 0x1000,
+            fail_next: (0, 0),
         };
         let tree = st.new_sha();
         st.trees.insert(tree.clone(), files);
@@ -156,6 +159,11 @@ impl FakeGithub {
             base_url: format!("http://{addr}{PREFIX}"),
             state,
         }
+    }
+
+    /// The next `n` requests get `status` (with GitHub's error body).
+    pub fn fail_next(&self, n: u32, status: u16) {
+        self.state.lock().unwrap().fail_next = (n, status);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -327,6 +335,11 @@ fn handle(
         authorized,
     };
     let (status, resp) = (|| {
+        if st.fail_next.0 > 0 {
+            st.fail_next.0 -= 1;
+            let code = StatusCode::from_u16(st.fail_next.1).unwrap();
+            return (code, json!({"message": "Server Error"}));
+        }
         let Some(path) = full.strip_prefix(PREFIX) else {
             st.violations
                 .push(format!("request outside {PREFIX}: {method} {full}"));

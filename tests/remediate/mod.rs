@@ -407,6 +407,112 @@ fn every_github_call_reaches_the_observer_with_its_status() {
 }
 
 #[test]
+fn reads_are_retried_on_server_errors_and_writes_are_not() {
+    let rt = runtime();
+    let fake = fake(&rt);
+    let calls = Arc::new(Calls::default());
+    let gh = github_observed(&rt, &fake, calls.clone());
+    use rollwise_tools::github::{NewPullRequest, RepoReader, RepoWriter};
+    fake.fail_next(2, 502);
+    let text = rt.block_on(gh.read_file(FAULTY, None)).unwrap();
+    assert!(text.contains("tiers[n]"));
+    assert_eq!(
+        calls.0.lock().unwrap().clone(),
+        [
+            ("repos/get-content", 502),
+            ("repos/get-content", 502),
+            ("repos/get-content", 200)
+        ]
+    );
+    fake.fail_next(1, 502);
+    let pr = NewPullRequest {
+        title: "t".into(),
+        head: "main".into(),
+        base: "main".into(),
+        body: "b".into(),
+    };
+    let e = rt.block_on(gh.open_draft_pr(&pr)).unwrap_err();
+    assert!(e.to_string().contains("502"), "{e}");
+    assert_eq!(fake.writes().len(), 1, "a failed POST is not sent again");
+    assert!(fake.prs().is_empty());
+}
+
+#[test]
+fn eval_scores_the_fix_and_can_fail() {
+    let o = Command::new(env!("CARGO_BIN_EXE_rollwise"))
+        .current_dir(repo_path(""))
+        .args([
+            "eval",
+            "--remediate",
+            "--scenarios",
+            "evals/scenarios/remediation",
+            "--remediation-scripts",
+            "evals/remediation-scripts",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("PR opened: 1/1 · right files: 1/1"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "| r01-cart-go-index-out-of-range | cart-go | yes | yes | {FAULTY} | 6 |"
+        )),
+        "{out}"
+    );
+
+    // The same run scored against a different expectation: not the right file.
+    let mut ev = scenario();
+    ev.expected
+        .as_mut()
+        .unwrap()
+        .remediation
+        .as_mut()
+        .unwrap()
+        .files = vec!["main.go".into()];
+    let replay = |_: &Evidence| -> rollwise::Result<Arc<dyn rollwise::llm::ChatModel>> {
+        Ok(Arc::new(ScriptedModel::tool_turns(
+            script().into_iter().map(Ok).collect(),
+        )?))
+    };
+    let report = rollwise::remediate::eval::run(
+        &[(repo_path(SCENARIO), ev)],
+        &repo_path("evals/fixtures"),
+        "replay",
+        &replay,
+        Bounds::default(),
+    )
+    .unwrap();
+    assert_eq!((report.prs_opened, report.right_files), (1, 0));
+    // A model that gives up opens nothing.
+    let give_up = |_: &Evidence| -> rollwise::Result<Arc<dyn rollwise::llm::ChatModel>> {
+        Ok(Arc::new(ScriptedModel::tool_turns(vec![
+            Ok(turn(&[(
+                "search_code",
+                serde_json::json!({"query": "panic"}),
+            )])),
+            Ok(done()),
+        ])?))
+    };
+    let report = rollwise::remediate::eval::run(
+        &[(repo_path(SCENARIO), scenario())],
+        &repo_path("evals/fixtures"),
+        "give-up",
+        &give_up,
+        Bounds::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            report.prs_opened,
+            report.right_files,
+            report.results[0].steps
+        ),
+        (0, 0, 2)
+    );
+}
+
+#[test]
 fn protected_paths_and_unlisted_repositories_end_the_run_without_a_write() {
     let rt = runtime();
     let fake = fake(&rt);

@@ -26,7 +26,7 @@ use crate::llm::openai::{OpenAiChat, ToolMode};
 use crate::llm::scripted::ScriptedModel;
 use crate::llm::{ChatModel, LlmSelection, ToolTurn};
 use crate::remediate::{
-    Bounds, RemediationConfig, RemediationOutcome, Remediator, RepoTarget, policy_for, repo_for,
+    Bounds, RemediationConfig, RemediationOutcome, Remediator, RepoTarget, policy_for,
 };
 
 #[derive(Debug, Args)]
@@ -307,7 +307,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         };
         (gh, writer, repo)
     };
-    if let Some(found) = repo_for(&ev)
+    if let Some(found) = rcfg.repo_for(&ev)
         && found != repo
         && !local.is_dir()
     {

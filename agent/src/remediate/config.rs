@@ -9,8 +9,11 @@
 //! max_steps = 12
 //! max_tokens = 120000
 //! wall_time_secs = 300
+//! [remediate.repos]           # when neither the Rollout's annotation nor its
+//! "shop/cart" = "acme/cart"   # image names the repository
 //! ```
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rollwise_tools::github::RepoRef;
@@ -33,6 +36,9 @@ pub struct RemediationConfig {
     pub max_steps: u32,
     pub max_tokens: u64,
     pub wall_time_secs: u64,
+    /// `namespace/rollout` → `owner/name`: the repository of a Rollout whose
+    /// evidence does not name one.
+    pub repos: BTreeMap<String, String>,
 }
 
 impl Default for RemediationConfig {
@@ -45,6 +51,7 @@ impl Default for RemediationConfig {
             max_steps: b.max_steps,
             max_tokens: b.max_tokens,
             wall_time_secs: b.wall_time.as_secs(),
+            repos: BTreeMap::new(),
         }
     }
 }
@@ -61,7 +68,20 @@ impl RemediationConfig {
                 "remediate.max_steps, max_tokens and wall_time_secs must be positive".into(),
             ));
         }
+        for (k, v) in &self.repos {
+            RepoRef::parse(v)
+                .map_err(|e| Error::Config(format!("remediate.repos.\"{k}\": {e}")))?;
+        }
         self.allowlist().map(|_| ())
+    }
+
+    /// The repository of `ev`'s Rollout: its annotation or image (see
+    /// [`super::repo_for`]), else this table.
+    pub fn repo_for(&self, ev: &crate::evidence::Evidence) -> Option<RepoRef> {
+        super::repo_for(ev).or_else(|| {
+            let key = format!("{}/{}", ev.rollout.namespace, ev.rollout.name);
+            self.repos.get(&key).and_then(|r| RepoRef::parse(r).ok())
+        })
     }
 
     pub fn allowlist(&self) -> Result<Vec<RepoRef>> {
@@ -104,7 +124,7 @@ mod tests {
     #[test]
     fn reads_validates_and_triggers_only_on_confident_aborts() {
         let f: File = toml::from_str(
-            "[remediate]\nafter_abort = true\nallowed_repos = [\"acme/cart\"]\nmax_steps = 5\n",
+            "[remediate]\nafter_abort = true\nallowed_repos = [\"acme/cart\"]\nmax_steps = 5\n[remediate.repos]\n\"n/r\" = \"acme/r\"\n",
         )
         .unwrap();
         let c = f.remediate;
@@ -118,6 +138,7 @@ mod tests {
             "version": 1, "name": "t", "rollout": {"namespace": "n", "name": "r"}
         }))
         .unwrap();
+        assert_eq!(c.repo_for(&ev), Some(RepoRef::new("acme", "r").unwrap()));
         let mut v = crate::judge::Judge::default().judge(&ev);
         v.verdict = Decision::Abort;
         v.confidence = 90;
