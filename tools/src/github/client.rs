@@ -329,6 +329,25 @@ fn enc_path(p: &str) -> String {
     p.split('/').map(enc).collect::<Vec<_>>().join("/")
 }
 
+/// The model's search words without any qualifier that widens the search
+/// beyond this repository (`repo:`, `org:`, `user:`...): rollwise adds the
+/// one `repo:` qualifier itself.
+fn scoped_words(query: &str) -> String {
+    const SCOPE: [&str; 6] = ["repo", "org", "user", "owner", "repository", "enterprise"];
+    query
+        .split_whitespace()
+        .filter(|w| {
+            let key = w
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches(['-', '(']);
+            !(w.contains(':') && SCOPE.iter().any(|s| key.eq_ignore_ascii_case(s)))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Deserialize)]
 struct RepoBody {
     default_branch: String,
@@ -527,10 +546,7 @@ impl RepoReader for GithubRepo {
             // query cannot reach another repository.
             let q = format!(
                 "{} repo:{}/{}",
-                query
-                    .replace("repo:", "")
-                    .replace("org:", "")
-                    .replace("user:", ""),
+                scoped_words(query),
                 self.repo.owner,
                 self.repo.name
             );
@@ -765,6 +781,40 @@ mod tests {
         assert_eq!(c.api_url, DEFAULT_API_URL);
         assert_eq!(c.auth, GithubAuth::Anonymous);
         assert!(GithubConfig::from_env(env(&[("ROLLWISE_GITHUB_APP_ID", "1")])).is_err());
+    }
+
+    #[test]
+    fn searches_cannot_leave_the_repository() {
+        assert_eq!(
+            scoped_words("panic: index repo:other/x ORG:evil -user:me owner:o path:src"),
+            "panic: index path:src"
+        );
+    }
+
+    #[test]
+    fn a_github_app_needs_a_valid_key_and_a_runtime() {
+        let cfg = GithubConfig {
+            auth: GithubAuth::App {
+                app_id: 1,
+                private_key_pem: "not a key".into(),
+                installation_id: 2,
+            },
+            ..GithubConfig::default()
+        };
+        let repo = RepoRef::new("a", "b").unwrap();
+        let e = GithubRepo::new(
+            repo.clone(),
+            cfg.clone(),
+            Arc::new(super::super::NoObserver),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("tokio runtime"), "{e}");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        let e = GithubRepo::new(repo, cfg, Arc::new(super::super::NoObserver)).unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e}");
     }
 
     #[test]
