@@ -15,6 +15,7 @@ pub mod logs;
 pub mod notify;
 pub mod page;
 pub mod redact;
+pub mod remediate;
 pub mod server;
 pub mod store;
 pub mod text;

@@ -2,6 +2,7 @@
 
 mod demo;
 mod logs;
+mod remediate;
 mod render;
 mod serve;
 mod slack;
@@ -52,6 +53,8 @@ enum Command {
     /// Run the HTTP service Argo Rollouts (web provider, metric-ai plugin) and
     /// Flagger call at each analysis step.
     Serve(serve::ServeArgs),
+    /// After an abort: find the root cause in the repository and propose a fix as a draft pull request.
+    Remediate(remediate::RemediateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +175,8 @@ struct EvalArgs {
     #[arg(long, value_name = "BASELINE")]
     baseline: Option<Baseline>,
     #[command(flatten)]
+    remediate: remediate::EvalRemediateArgs,
+    #[command(flatten)]
     limits: Limits,
     #[command(flatten)]
     llm: LlmArgs,
@@ -246,6 +251,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let hybrid = build_judge(judge, &args.llm, false)?;
             analyze(&hybrid, &args)
         }
+        Command::Eval(args) if args.remediate.remediate => remediate::eval(&args),
         Command::Eval(args) => {
             let hybrid = build_judge(judge, &args.llm, false)?;
             if args.baseline.is_some() && hybrid.model_name().is_none() {
@@ -260,6 +266,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&hybrid, args.json)
         }
         Command::Serve(args) => serve::run(args),
+        Command::Remediate(args) => remediate::run(&args),
         Command::Logs(LogsCommand::Cluster) => logs::cluster(),
         Command::Logs(LogsCommand::Digest(args)) => logs::digest(
             &judge(),

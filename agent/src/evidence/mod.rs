@@ -234,6 +234,18 @@ pub struct Expected {
     pub category: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub root_cause: Vec<String>,
+    /// What a remediation run should do (`rollwise eval --remediate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<ExpectedRemediation>,
+}
+
+/// A fixture repository (a directory under `evals/fixtures/`) and the files a
+/// fix of this scenario's failure should touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedRemediation {
+    pub repo: String,
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 impl Evidence {

@@ -19,6 +19,7 @@ pub mod openai;
 pub mod prompt;
 pub mod reply;
 pub mod scripted;
+pub mod tool_chat;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +29,7 @@ pub use config::{LlmConfig, LlmSelection, PromptStyle, StructuredOutput};
 pub use hybrid::HybridJudge;
 pub use judge::{BaselineResult, LlmJudge, LogDigest, empty_digest};
 pub use reply::LlmReply;
+pub use tool_chat::{Message, ToolCall, ToolChatRequest, ToolTurn};
 
 /// A boxed future, so `ChatModel` stays object-safe and the CLI can choose the
 /// implementation at run time.
@@ -86,6 +88,21 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
     /// The model's name as recorded in the Verdict.
     fn name(&self) -> &str;
     fn complete<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, Result<ChatReply, LlmError>>;
+
+    /// One turn of a tool-calling conversation (the remediation agent). Models
+    /// that cannot call tools say so.
+    fn complete_with_tools<'a>(
+        &'a self,
+        req: &'a ToolChatRequest,
+    ) -> BoxFuture<'a, Result<ToolTurn, LlmError>> {
+        let _ = req;
+        Box::pin(async {
+            Err(LlmError::Unsupported {
+                format: "tool calling",
+                message: "this model does not call tools".into(),
+            })
+        })
+    }
 }
 
 /// Why a model call failed, in the classes callers act on.
