@@ -4,7 +4,7 @@
 //! PR; dry runs send no write; injected instructions cannot redirect writes or
 //! leak a secret; and the local SmolLM2 calls a tool through llama.cpp.
 
-mod fake_github;
+pub(crate) mod fake_github;
 mod local;
 mod schema;
 
@@ -87,13 +87,29 @@ fn fake(rt: &tokio::runtime::Runtime) -> FakeGithub {
     )
 }
 
-/// Counts GitHub calls by operation and status, as a metric would.
-#[derive(Default)]
-struct Calls(std::sync::Mutex<Vec<(&'static str, u16)>>);
+/// Records GitHub calls by operation and outcome, as the metric does.
+#[derive(Debug, Default)]
+struct Calls(std::sync::Mutex<Vec<(String, String)>>);
+
+impl Calls {
+    fn seen(&self) -> Vec<(String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
 
 impl rollwise_tools::github::CallObserver for Calls {
-    fn observe(&self, op: &'static str, status: u16, _: std::time::Duration) {
-        self.0.lock().unwrap().push((op, status));
+    fn observe(&self, dependency: &str, op: &str, outcome: &str, _: std::time::Duration) {
+        assert_eq!(dependency, "github");
+        self.0
+            .lock()
+            .unwrap()
+            .push((op.to_owned(), outcome.to_owned()));
     }
 }
 
@@ -393,14 +409,13 @@ fn every_github_call_reaches_the_observer_with_its_status() {
         assert!(gh.read_file("nope.go", None).await.is_err());
         assert_eq!(gh.branch_head("nope").await.unwrap(), None);
     });
-    let seen = calls.0.lock().unwrap().clone();
     assert_eq!(
-        seen,
-        [
-            ("repos/get-content", 200),
-            ("repos/get-content", 404),
-            ("git/get-ref", 404)
-        ],
+        calls.seen(),
+        pairs(&[
+            ("repos/get-content", "ok"),
+            ("repos/get-content", "404"),
+            ("git/get-ref", "404")
+        ]),
         "a 404 is not retried; every call is observed once"
     );
     assert_eq!(fake.requests().len(), 3);
@@ -418,12 +433,12 @@ fn reads_are_retried_on_server_errors_and_writes_are_not() {
     let text = rt.block_on(gh.read_file(FAULTY, None)).unwrap();
     assert!(text.contains("tiers[n]"));
     assert_eq!(
-        calls.0.lock().unwrap().clone(),
-        [
-            ("repos/get-content", 502),
-            ("repos/get-content", 502),
-            ("repos/get-content", 200)
-        ]
+        calls.seen(),
+        pairs(&[
+            ("repos/get-content", "502"),
+            ("repos/get-content", "502"),
+            ("repos/get-content", "ok")
+        ])
     );
     fake.fail_next(1, 502);
     let pr = NewPullRequest {

@@ -2,6 +2,7 @@
 //! and an end-to-end run over loopback exactly as Argo's web provider calls it.
 
 mod argo;
+mod hooks;
 mod routes;
 
 use std::collections::HashMap;

@@ -9,11 +9,18 @@ use clap::Args;
 
 use super::{LlmArgs, llm_selection};
 use crate::error::{Error, Result};
+use crate::gather::EvidenceSource;
+use crate::gather::files::DirectorySource;
 use crate::judge::{Judge, JudgeConfig};
+use crate::llm::ChatModel;
 use crate::llm::LlmJudge;
 use crate::llm::hybrid::build_model;
 use crate::logs::LogConfig;
-use crate::server::{self, Analyzer, AppState, Metrics, ServerConfig, StateParts};
+use crate::notify::Notifier;
+use crate::server::hooks::{ObservedModel, RemediationHook, SlackHook};
+use crate::server::{self, Analyzer, AppState, Metrics, ServerConfig, StateParts, VerdictHook};
+use crate::store::MemoryStore;
+use rollwise_tools::github::GithubConfig;
 
 #[derive(Debug, Args)]
 pub(super) struct ServeArgs {
@@ -39,6 +46,11 @@ struct ServeFile {
     server: ServerConfig,
     #[serde(default)]
     gather: crate::gather::GatherConfig,
+    /// Present: verdicts are announced on Slack.
+    #[serde(default)]
+    slack: Option<crate::notify::SlackConfig>,
+    #[serde(default)]
+    remediate: crate::remediate::RemediationConfig,
 }
 
 fn read_serve_config(path: Option<&PathBuf>) -> Result<ServeFile> {
@@ -52,6 +64,7 @@ fn read_serve_config(path: Option<&PathBuf>) -> Result<ServeFile> {
     let f: ServeFile =
         toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     f.gather.validate()?;
+    f.remediate.validate()?;
     Ok(f)
 }
 
@@ -59,6 +72,21 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let file = read_serve_config(args.llm.config.as_ref())?;
     let gather_cfg = file.gather;
+    let remediate_cfg = file.remediate;
+    // [slack], or just ROLLWISE_SLACK_WEBHOOK (the deploy/ Secret).
+    let slack_cfg = match (
+        file.slack,
+        env("ROLLWISE_SLACK_WEBHOOK").filter(|u| !u.is_empty()),
+    ) {
+        (Some(mut c), hook) => {
+            if c.webhook_url.is_none() && c.bot_token.is_none() {
+                c.webhook_url = hook;
+            }
+            Some(c)
+        }
+        (None, Some(hook)) => Some(crate::notify::SlackConfig::webhook(hook)),
+        (None, None) => None,
+    };
     let mut cfg = file.server.with_env(env);
     if let Some(l) = &args.listen {
         cfg.listen = l.clone();
@@ -74,37 +102,85 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
             source: e,
         })?;
     rt.block_on(async move {
+        let metrics = Arc::new(Metrics::new());
         let judge = Judge::new(JudgeConfig::default(), LogConfig::default());
         // `_server` keeps the local model's process alive while we serve.
-        let (analyzer, _server) = match build_model(&selection, llm_cfg, venv.as_deref())? {
-            None => (Analyzer::new(judge), None),
-            Some(m) => (
-                Analyzer::with_llm(judge, LlmJudge::new(m.model, m.cfg)?)?,
-                m.server,
-            ),
+        let (analyzer, model, _server) = match build_model(&selection, llm_cfg, venv.as_deref())? {
+            None => (Analyzer::new(judge), None, None),
+            Some(m) => {
+                let observed: Arc<dyn ChatModel> = Arc::new(ObservedModel {
+                    inner: m.model,
+                    metrics: Arc::clone(&metrics),
+                });
+                (
+                    Analyzer::with_llm(judge, LlmJudge::new(Arc::clone(&observed), m.cfg)?)?,
+                    Some(observed),
+                    m.server,
+                )
+            }
         };
-        let metrics = Arc::new(Metrics::new());
-        let source: Option<Arc<dyn crate::gather::EvidenceSource>> =
+        let (source, reader): (Option<Arc<dyn EvidenceSource>>, _) =
             match (&args.evidence_dir, args.no_cluster) {
-                (Some(dir), _) => Some(Arc::new(crate::gather::files::DirectorySource::load(
-                    dir,
-                    crate::evidence::DEFAULT_MAX_BYTES,
-                )?)),
-                (None, true) => None,
+                (Some(dir), _) => (
+                    Some(Arc::new(DirectorySource::load(
+                        dir,
+                        crate::evidence::DEFAULT_MAX_BYTES,
+                    )?)),
+                    None,
+                ),
+                (None, true) => (None, None),
                 (None, false) => {
-                    Some(crate::gather::from_environment(&gather_cfg, Arc::clone(&metrics)).await?)
+                    let (s, r) =
+                        crate::gather::from_environment(&gather_cfg, Arc::clone(&metrics)).await?;
+                    (Some(s), Some(r))
                 }
             };
+        let public_url = cfg.public_url();
+        let mut hooks: Vec<Arc<dyn VerdictHook>> = Vec::new();
+        let notifier = match slack_cfg {
+            Some(mut c) => {
+                c.page_url = c.page_url.or_else(|| Some(public_url.clone()));
+                let n = Arc::new(Notifier::new(c)?);
+                hooks.push(Arc::new(SlackHook::new(Arc::clone(&n))));
+                Some(n)
+            }
+            None => None,
+        };
+        if remediate_cfg.after_abort {
+            match &model {
+                Some(m) => {
+                    let github = GithubConfig::from_env(env)
+                        .map_err(|e| Error::Config(format!("remediation: {e}")))?;
+                    hooks.push(Arc::new(RemediationHook::new(
+                        remediate_cfg,
+                        Arc::clone(m),
+                        github,
+                        reader,
+                        Arc::clone(&metrics),
+                        notifier.clone(),
+                    )));
+                }
+                None => tracing::warn!(
+                    "[remediate] after_abort is set but no model is configured: no remediation"
+                ),
+            }
+        }
+        let store = Arc::new(MemoryStore::new(cfg.store_capacity));
         let state = AppState::new(StateParts {
             cfg: cfg.clone(),
             analyzer,
             source,
             token: env("ROLLWISE_API_TOKEN"),
-            hooks: Vec::new(),
+            hooks,
             metrics,
-            store: None,
+            store: Some(Arc::clone(&store)),
         })?;
-        let app = server::router(Arc::clone(&state));
+        let app = server::router(Arc::clone(&state)).merge(crate::page::router(
+            store,
+            crate::page::PageConfig {
+                public_url: Some(public_url),
+            },
+        ));
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .map_err(|e| Error::Io {

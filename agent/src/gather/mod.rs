@@ -68,11 +68,15 @@ pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
 
 /// The evidence source for `rollwise serve` in a cluster: in-cluster (or
 /// kubeconfig) credentials, Prometheus and limits from `[gather]`. Every call
-/// is observed into the service's metrics.
+/// is observed into the service's metrics. Also returns a reader on the same
+/// client, for the remediation agent's read-only kube tools.
 pub async fn from_environment(
     cfg: &GatherConfig,
     metrics: std::sync::Arc<crate::server::Metrics>,
-) -> crate::Result<std::sync::Arc<dyn EvidenceSource>> {
+) -> crate::Result<(
+    std::sync::Arc<dyn EvidenceSource>,
+    rollwise_tools::kube::ClusterReader,
+)> {
     crate::tls::install_crypto_provider();
     let client = ::kube::Client::try_default()
         .await
@@ -82,6 +86,11 @@ pub async fn from_environment(
                 "no cluster credentials ({e}); run in a pod with the rollwise ServiceAccount, set KUBECONFIG, or use --evidence-dir / --no-cluster"
             ),
         })?;
+    let reader = rollwise_tools::kube::ClusterReader::new(
+        client.clone(),
+        cfg.kube.policy(),
+        metrics.clone(),
+    );
     let source = ClusterSource::from_config(client, cfg, metrics)?;
-    Ok(std::sync::Arc::new(source))
+    Ok((std::sync::Arc::new(source), reader))
 }

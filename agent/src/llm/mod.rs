@@ -135,6 +135,21 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// A short class name, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::Timeout(_) => "timeout",
+            LlmError::RateLimited { .. } => "rate_limited",
+            LlmError::Auth(_) => "auth",
+            LlmError::ContextTooLong(_) => "context_too_long",
+            LlmError::Server { .. } => "server_error",
+            LlmError::Unsupported { .. } => "unsupported",
+            LlmError::Malformed(_) => "malformed",
+            LlmError::Transport(_) => "transport",
+            LlmError::Rejected { .. } => "rejected",
+        }
+    }
+
     /// Transient failures worth another attempt.
     pub fn is_transient(&self) -> bool {
         matches!(

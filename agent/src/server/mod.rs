@@ -14,6 +14,7 @@ pub mod analyzer;
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod hooks;
 pub mod metrics;
 mod routes;
 mod validate;

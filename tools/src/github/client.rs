@@ -229,8 +229,13 @@ impl GithubRepo {
                 after: self.cfg.timeout,
             }),
         };
-        let status = out.as_ref().map(|(s, _)| *s).unwrap_or(0);
-        self.observer.observe(op, status, started.elapsed());
+        let outcome = match &out {
+            Ok((s, _)) if (200..300).contains(s) => "ok".to_owned(),
+            Ok((s, _)) => s.to_string(),
+            Err(e) => e.outcome().to_owned(),
+        };
+        self.observer
+            .observe("github", op, &outcome, started.elapsed());
         let (status, text) = out?;
         if (200..300).contains(&status) {
             Ok((status, text))

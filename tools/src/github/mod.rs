@@ -20,8 +20,6 @@ pub mod local;
 pub mod policy;
 pub mod tools;
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -199,19 +197,10 @@ pub trait RepoWriter: Send + Sync {
     fn add_labels<'a>(&'a self, number: u64, labels: &'a [String]) -> BoxFuture<'a, Result<()>>;
 }
 
-/// Told about every GitHub API call (for a metric): the operation, its HTTP
-/// status (0 when none came back) and how long it took.
-pub trait CallObserver: Send + Sync {
-    fn observe(&self, operation: &'static str, status: u16, elapsed: Duration);
-}
-
-/// Observes nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoObserver;
-
-impl CallObserver for NoObserver {
-    fn observe(&self, _: &'static str, _: u16, _: Duration) {}
-}
+/// Every GitHub API call is reported to the crate's one observer: dependency
+/// `github`, the operation, and `ok` or the HTTP status (`404`, `502`), or
+/// `transport` when no status came back.
+pub use crate::call::{CallObserver, NoObserver};
 
 /// Removes secrets from text before it leaves the process (the agent injects
 /// rollwise's redactor; this crate cannot depend on it).
