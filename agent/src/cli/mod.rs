@@ -293,17 +293,24 @@ struct ConfigFile {
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<LlmConfig> {
+    let file: ConfigFile = read_config(path)?;
+    file.llm.validate()?;
+    Ok(file.llm)
+}
+
+/// The tables `T` reads from the configuration file at `path` (each command
+/// takes its own tables and leaves the others); `T::default()` without a file.
+fn read_config<T: serde::de::DeserializeOwned + Default>(
+    path: Option<&std::path::Path>,
+) -> Result<T> {
     let Some(path) = path else {
-        return Ok(LlmConfig::default());
+        return Ok(T::default());
     };
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         what: format!("cannot read configuration {}", path.display()),
         source: e,
     })?;
-    let file: ConfigFile =
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    file.llm.validate()?;
-    Ok(file.llm)
+    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }
 
 /// The model the flags, environment and configuration file select, its

@@ -219,20 +219,12 @@ fn build_model(llm: &LlmArgs, script: Option<&Path>) -> Result<AgentModel> {
 
 /// The `[remediate]` table of `--config`, if any.
 fn remediation_config(path: Option<&Path>) -> Result<RemediationConfig> {
-    #[derive(serde::Deserialize)]
+    #[derive(Default, serde::Deserialize)]
     struct File {
         #[serde(default)]
         remediate: RemediationConfig,
     }
-    let Some(path) = path else {
-        return Ok(RemediationConfig::default());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        what: format!("cannot read configuration {}", path.display()),
-        source: e,
-    })?;
-    let f: File =
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let f: File = super::read_config(path)?;
     f.remediate.validate()?;
     Ok(f.remediate)
 }

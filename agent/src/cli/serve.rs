@@ -54,15 +54,7 @@ struct ServeFile {
 }
 
 fn read_serve_config(path: Option<&PathBuf>) -> Result<ServeFile> {
-    let Some(path) = path else {
-        return Ok(ServeFile::default());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        what: format!("cannot read configuration {}", path.display()),
-        source: e,
-    })?;
-    let f: ServeFile =
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let f: ServeFile = super::read_config(path.map(PathBuf::as_path))?;
     f.gather.validate()?;
     f.remediate.validate()?;
     Ok(f)

@@ -66,7 +66,7 @@ impl Prompts {
 }
 
 /// tera's top-level error says only "failed to render"; the cause is below.
-fn tera_chain(e: &tera::Error) -> String {
+pub(crate) fn tera_chain(e: &tera::Error) -> String {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {

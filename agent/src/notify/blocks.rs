@@ -9,6 +9,7 @@
 //! stay plain text. After rendering, every string of the message is redacted
 //! again (defence in depth) and clipped to Slack's limits by characters.
 
+use crate::llm::prompt::tera_chain;
 use std::path::Path;
 
 use serde::Serialize;
@@ -87,7 +88,7 @@ impl SlackTemplates {
                 _ => embedded.to_owned(),
             };
             tera.add_raw_template(name, &source)
-                .map_err(|e| Error::Config(format!("Slack template {name}: {}", chain(&e))))?;
+                .map_err(|e| Error::Config(format!("Slack template {name}: {}", tera_chain(&e))))?;
         }
         Ok(SlackTemplates {
             tera,
@@ -130,7 +131,12 @@ impl SlackTemplates {
     ) -> (Value, Option<Error>) {
         let rendered = tera::Context::from_serialize(ctx)
             .and_then(|c| self.tera.render(name, &c))
-            .map_err(|e| Error::Config(format!("rendering Slack template {name}: {}", chain(&e))))
+            .map_err(|e| {
+                Error::Config(format!(
+                    "rendering Slack template {name}: {}",
+                    tera_chain(&e)
+                ))
+            })
             .and_then(|s| {
                 serde_json::from_str::<Value>(&s).map_err(|e| {
                     Error::Config(format!("Slack template {name} did not render JSON: {e}"))
@@ -165,17 +171,6 @@ pub fn render_blocks(rec: &AnalysisRecord, page_base: Option<&str>) -> Value {
             )
         }
     }
-}
-
-fn chain(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 /// Everything a Slack template may use. Strings meant for mrkdwn are already

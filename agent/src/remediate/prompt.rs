@@ -1,6 +1,7 @@
 //! The agent's prompts and the pull request body, as tera templates from
 //! `prompts/` (embedded at build time).
 
+use crate::llm::prompt::tera_chain;
 use serde::Serialize;
 
 use rollwise_tools::github::tools::{PrBodyRenderer, PrDraft, PrFacts};
@@ -89,17 +90,6 @@ impl TaskContext {
             max_steps,
         }
     }
-}
-
-fn tera_chain(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 impl AgentPrompts {
