@@ -128,3 +128,152 @@ fn an_abort_is_announced_and_gets_one_draft_pr_linked_from_the_record() {
         "GitHub calls are in /metrics"
     );
 }
+
+/// A kube API fake for the agent's tools: answers GETs by path from real-shaped
+/// fixtures (tools/fixtures), records every request, refuses anything else.
+fn kube_fake(rt: &tokio::runtime::Runtime) -> (kube::Client, Arc<std::sync::Mutex<Vec<String>>>) {
+    use http::{Request, Response};
+    use kube::client::Body;
+    let fixture = |name: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(repo_path(&format!("tools/fixtures/{name}"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let rollout = fixture("canary-rollout-canary-demo.json");
+    let pod = fixture("canary-pod-canary-demo-65fb5ffc84-9wf5r.json");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let log = Arc::clone(&seen);
+    rt.spawn(async move {
+        while let Some((req, send)) = handle.next_request().await {
+            let line = format!("{} {}", req.method(), req.uri());
+            log.lock().unwrap().push(line);
+            let path = req.uri().path().to_owned();
+            let (code, body) = if req.method() != http::Method::GET {
+                (405, serde_json::json!({"kind": "Status", "code": 405}))
+            } else if path == "/apis/argoproj.io/v1alpha1/namespaces/jesse-test/rollouts/canary-demo" {
+                (200, rollout.clone())
+            } else if path == "/api/v1/namespaces/jesse-test/pods" {
+                (200, serde_json::json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [pod.clone()]}))
+            } else {
+                (404, serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}))
+            };
+            send.send_response(
+                Response::builder()
+                    .status(code)
+                    .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                    .unwrap(),
+            );
+        }
+    });
+    (kube::Client::new(svc, "default"), seen)
+}
+
+#[test]
+fn the_agent_reads_the_cluster_through_read_only_tools_before_fixing() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rollwise::tls::install_crypto_provider();
+    let github = FakeGithub::start(
+        &rt,
+        "acme",
+        "cart",
+        &repo_path("evals/fixtures/cart-go"),
+        GH_TOKEN,
+    );
+    // The r01 failure, on the Rollout the kube fixtures describe.
+    let mut ev = rollwise::evidence::load_file(&repo_path(SCENARIO), 1 << 24).unwrap();
+    ev.rollout.namespace = "jesse-test".into();
+    ev.rollout.name = "canary-demo".into();
+    let mut source = FakeSource::default();
+    source
+        .by_canary
+        .insert(ev.rollout.canary_hash.clone().unwrap(), ev.clone());
+    let call = |id: &str, name: &str, args: &str| -> ToolTurn {
+        serde_json::from_value(
+            serde_json::json!({"tool_calls": [{"id": id, "name": name, "arguments": args}]}),
+        )
+        .unwrap()
+    };
+    let mut turns = vec![
+        call("k1", "get_rollout", "{}"),
+        call("k2", "list_pods", r#"{"side": "canary"}"#),
+    ];
+    turns.extend(
+        serde_json::from_str::<Vec<ToolTurn>>(&std::fs::read_to_string(repo_path(SCRIPT)).unwrap())
+            .unwrap(),
+    );
+    let model = Arc::new(ScriptedModel::tool_turns(turns.into_iter().map(Ok).collect()).unwrap());
+    let _entered = rt.enter();
+    let (client, kube_seen) = kube_fake(&rt);
+    let reader = rollwise_tools::kube::ClusterReader::new(
+        client,
+        rollwise_tools::call::CallPolicy::default(),
+        Arc::new(rollwise_tools::call::NoObserver),
+    );
+    let metrics = Arc::new(Metrics::new());
+    let hook = RemediationHook::new(
+        RemediationConfig {
+            after_abort: true,
+            allowed_repos: vec!["acme/cart".into()],
+            ..RemediationConfig::default()
+        },
+        model.clone(),
+        GithubConfig {
+            api_url: github.base_url.clone(),
+            auth: GithubAuth::Token(GH_TOKEN.into()),
+            ..GithubConfig::default()
+        },
+        Some(reader),
+        Arc::clone(&metrics),
+        None,
+    );
+    let st = AppState::new(StateParts {
+        cfg: ServerConfig::default(),
+        analyzer: Analyzer::new(rollwise::judge::Judge::default()),
+        source: Some(Arc::new(source)),
+        token: Some(super::TOKEN.into()),
+        hooks: vec![Arc::new(hook)],
+        metrics,
+        store: None,
+    })
+    .unwrap();
+    let reply = rt.block_on(post(&st, "/v1/analyze", analyze_body(&ev)));
+    assert_eq!(reply.body["verdict"], "abort", "{}", reply.text);
+    let id = reply.body["analysisId"].as_str().unwrap().to_owned();
+    let t = Instant::now();
+    while st.store.get(&id).unwrap().pr.is_none() && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        github.prs().len(),
+        1,
+        "the run went on to open the draft PR"
+    );
+    let seen = kube_seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|l| l.starts_with("GET ")),
+        "only reads: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("/rollouts/canary-demo")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("/pods?") && l.contains("rollouts-pod-template-hash%3D65fb5ffc84")),
+        "{seen:?}"
+    );
+    // The tools' answers went back to the model, fenced as untrusted data.
+    let reqs = model.tool_requests();
+    let third = serde_json::to_string(&reqs[2].messages).unwrap();
+    assert!(
+        third.contains("65fb5ffc84"),
+        "the model saw the pods: {third}"
+    );
+    assert!(third.contains("untrusted-data"), "{third}");
+}
