@@ -189,9 +189,16 @@ enum Baseline {
 
 #[derive(Debug, Args)]
 struct DemoArgs {
-    /// Print the demo's verdicts as JSON lines instead of the human view.
+    /// Print one JSON document (verdicts, the captured Slack message, the page
+    /// check, the remediation outcome) instead of the human view.
     #[arg(long)]
     json: bool,
+    /// Keep the verdict page up until Ctrl-C instead of exiting at the end.
+    #[arg(long)]
+    serve: bool,
+    /// The verdict page's port on 127.0.0.1 (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    port: u16,
     #[command(flatten)]
     llm: LlmArgs,
 }
@@ -263,7 +270,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Demo(args) => {
             let hybrid = build_judge(judge, &args.llm, true)?;
-            demo::run(&hybrid, args.json)
+            demo::run(
+                &hybrid,
+                demo::DemoOptions {
+                    json: args.json,
+                    serve: args.serve,
+                    port: args.port,
+                },
+            )
         }
         Command::Serve(args) => serve::run(args),
         Command::Remediate(args) => remediate::run(&args),
