@@ -16,6 +16,7 @@ pub mod notify;
 pub mod page;
 pub mod redact;
 pub mod remediate;
+pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod text;

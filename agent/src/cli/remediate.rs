@@ -111,13 +111,7 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         let ev = evidence::load_file(&f, args.limits.max_evidence_bytes)?;
         scenarios.push((f, ev));
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime::current_thread()?;
     let _entered = rt.enter();
     let r = &args.remediate;
     let shared = match &r.remediation_scripts {
@@ -265,13 +259,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime::current_thread()?;
     // The GitHub client spawns its request buffer on the runtime.
     let _entered = rt.enter();
     let local = Path::new(&args.repo);

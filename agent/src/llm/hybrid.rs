@@ -66,13 +66,7 @@ impl HybridJudge {
     ) -> Result<Self> {
         // One thread: verdicts are judged one after another, and the machine's
         // cores belong to the model server.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Io {
-                what: "cannot start the async runtime".into(),
-                source: e,
-            })?;
+        let rt = crate::runtime::current_thread()?;
         Ok(HybridJudge {
             judge,
             llm: Some(LlmSession {

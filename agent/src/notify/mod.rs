@@ -441,13 +441,7 @@ impl Notifier {
 /// post; an error only for a configuration that cannot work.
 pub fn post_blocking(cfg: SlackConfig, rec: &AnalysisRecord) -> Result<NotificationOutcome> {
     let notifier = Notifier::new(cfg)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime for Slack".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime::current_thread()?;
     Ok(rt.block_on(async {
         match notifier.notify(rec).await {
             Some(o) => o,

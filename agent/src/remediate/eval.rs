@@ -67,13 +67,7 @@ pub fn run(
     model_for: &dyn Fn(&Evidence) -> Result<Arc<dyn ChatModel>>,
     bounds: Bounds,
 ) -> Result<RemediationReport> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime::current_thread()?;
     let judge = Judge::default();
     let counter = crate::logs::digest::TokenCounter::new()?;
     let mut results = Vec::new();

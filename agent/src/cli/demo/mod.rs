@@ -189,13 +189,7 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
         rec.verdict.rollout.namespace, rec.verdict.rollout.name
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            what: "cannot start the async runtime".into(),
-            source: e,
-        })?;
+    let rt = crate::runtime::current_thread()?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let remediation_ev = remediation::scenario()?;
     let ok = rt.block_on(async {
