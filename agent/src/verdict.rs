@@ -129,6 +129,20 @@ pub struct RolloutSummary {
     pub canary_image: Option<String>,
 }
 
+impl RolloutSummary {
+    /// The identity of the rollout a bundle describes.
+    pub fn of(ev: &crate::evidence::Evidence) -> Self {
+        RolloutSummary {
+            scenario: ev.name.clone(),
+            namespace: ev.rollout.namespace.clone(),
+            name: ev.rollout.name.clone(),
+            canary_hash: ev.rollout.canary_hash.clone(),
+            stable_hash: ev.rollout.stable_hash.clone(),
+            canary_image: ev.rollout.canary_image.clone(),
+        }
+    }
+}
+
 impl Verdict {
     /// The verdict when judging could not happen at all (gathering failed, the
     /// judge crashed, time ran out): inconclusive with the reason, never promote.

@@ -118,14 +118,7 @@ impl Judge {
             mode,
             model,
             usage,
-            rollout: RolloutSummary {
-                scenario: ev.name.clone(),
-                namespace: ev.rollout.namespace.clone(),
-                name: ev.rollout.name.clone(),
-                canary_hash: ev.rollout.canary_hash.clone(),
-                stable_hash: ev.rollout.stable_hash.clone(),
-                canary_image: ev.rollout.canary_image.clone(),
-            },
+            rollout: RolloutSummary::of(ev),
         }
     }
 }

@@ -102,22 +102,10 @@ impl Analyzer {
         tracing::error!(rollout = %ev.rollout.name, error = %why, "the judge crashed");
         Judged {
             verdict: Verdict::could_not_judge(
-                summary_of(ev),
+                RolloutSummary::of(ev),
                 format!("internal error while judging ({why})"),
             ),
             templates: None,
         }
-    }
-}
-
-/// The rollout identity of a bundle, for verdicts made without judging.
-pub fn summary_of(ev: &Evidence) -> RolloutSummary {
-    RolloutSummary {
-        scenario: ev.name.clone(),
-        namespace: ev.rollout.namespace.clone(),
-        name: ev.rollout.name.clone(),
-        canary_hash: ev.rollout.canary_hash.clone(),
-        stable_hash: ev.rollout.stable_hash.clone(),
-        canary_image: ev.rollout.canary_image.clone(),
     }
 }

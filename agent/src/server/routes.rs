@@ -18,7 +18,7 @@ use super::api::{
     A2aReply, A2aRequest, AnalyzeReply, AnalyzeRequest, ApiError, FlaggerRequest, WindowSpec,
 };
 use super::cache::{self, AnalysisKey, Lookup, Ticket};
-use super::{AppState, analyzer, validate};
+use super::{AppState, validate};
 use crate::evidence::{Decision, Evidence};
 use crate::gather::{GatherRequest, PodSelector};
 use crate::judge::Severity;
@@ -247,7 +247,7 @@ async fn analyse(
             },
             canary_image: None,
         },
-        Input::Bundle(ev) => analyzer::summary_of(ev),
+        Input::Bundle(ev) => RolloutSummary::of(ev),
     };
     let work = async {
         let ev = match input {
