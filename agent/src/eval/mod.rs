@@ -177,36 +177,17 @@ impl EvalGates {
 
 /// Every `*.json` below `dir`, sorted, skipping hidden directories.
 pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let io = |e, p: &Path| Error::Io {
-        what: format!("cannot read scenario directory {}", p.display()),
+    let meta = std::fs::metadata(dir).map_err(|e| Error::Io {
+        what: format!("cannot read scenario directory {}", dir.display()),
         source: e,
-    };
-    let meta = std::fs::metadata(dir).map_err(|e| io(e, dir))?;
+    })?;
     if !meta.is_dir() {
         return Err(Error::Usage(format!(
             "--scenarios {} is not a directory",
             dir.display()
         )));
     }
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| io(e, &d))? {
-            let entry = entry.map_err(|e| io(e, &d))?;
-            let path = entry.path();
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if hidden {
-                continue;
-            }
-            let ft = entry.file_type().map_err(|e| io(e, &path))?;
-            if ft.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
+    let out = crate::evidence::json_files(dir, "scenario directory")?;
     if out.is_empty() {
         return Err(Error::Usage(format!(
             "no *.json scenarios found under {}",

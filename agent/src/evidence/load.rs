@@ -160,3 +160,31 @@ fn check(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+/// Every `*.json` file below `dir`, sorted, skipping hidden files and
+/// directories. `what` names the directory in errors ("scenario directory").
+pub fn json_files(dir: &Path, what: &str) -> Result<Vec<std::path::PathBuf>> {
+    let io = |e, p: &Path| Error::Io {
+        what: format!("cannot read {what} {}", p.display()),
+        source: e,
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io(e, &d))? {
+            let entry = entry.map_err(|e| io(e, &d))?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let ft = entry.file_type().map_err(|e| io(e, &path))?;
+            if ft.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

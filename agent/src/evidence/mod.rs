@@ -9,7 +9,7 @@
 
 mod load;
 
-pub use load::{DEFAULT_MAX_BYTES, EvidenceSource, load_file, parse_bytes};
+pub use load::{DEFAULT_MAX_BYTES, EvidenceSource, json_files, load_file, parse_bytes};
 
 use serde::{Deserialize, Serialize};
 

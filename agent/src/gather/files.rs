@@ -24,9 +24,7 @@ impl DirectorySource {
     /// Read every `*.json` bundle under `dir` (recursively). A bundle without a
     /// canary hash cannot be asked for and is skipped; an unreadable one is an error.
     pub fn load(dir: &Path, max_bytes: u64) -> Result<Self> {
-        let mut files = Vec::new();
-        collect(dir, &mut files)?;
-        files.sort();
+        let files = evidence::json_files(dir, "evidence directory")?;
         let mut bundles = HashMap::new();
         for f in files {
             let ev = evidence::load_file(&f, max_bytes)?;
@@ -58,22 +56,6 @@ impl DirectorySource {
 fn without_labels(mut ev: Evidence) -> Evidence {
     ev.expected = None;
     ev
-}
-
-fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        what: format!("cannot read evidence directory {}", dir.display()),
-        source: e,
-    })?;
-    for entry in rd.flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            collect(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 impl EvidenceSource for DirectorySource {
