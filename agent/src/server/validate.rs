@@ -1,34 +1,36 @@
 //! Strict checks on the names callers send, before any of them reaches a label
 //! selector, a PromQL query or a cache key.
 
+use rollwise_tools::kube::validate as kube_validate;
+
 use super::api::ApiError;
+
+/// Kubernetes' own syntax rules (`rollwise_tools::kube::validate`, the ones the
+/// gatherer applies again before any request), as a 422 naming `field`.
+fn kube_rule(
+    field: &str,
+    v: &str,
+    rule: fn(&str) -> rollwise_tools::Result<&str>,
+) -> Result<(), ApiError> {
+    rule(v).map(|_| ()).map_err(|e| {
+        let why = match e {
+            rollwise_tools::Error::Invalid { what, message } => {
+                format!("not a valid {what}: {message}")
+            }
+            other => other.to_string(),
+        };
+        ApiError::invalid_field(field, why)
+    })
+}
 
 /// A namespace: a DNS-1123 label.
 pub fn namespace(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.is_empty() || v.len() > 63 || !dns_label(v) {
-        return Err(ApiError::invalid_field(
-            field,
-            format!(
-                "`{}` is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)",
-                shown(v)
-            ),
-        ));
-    }
-    Ok(())
+    kube_rule(field, v, kube_validate::namespace)
 }
 
 /// A Rollout (object) name: a DNS-1123 subdomain.
 pub fn object_name(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.is_empty() || v.len() > 253 || !v.split('.').all(dns_label) {
-        return Err(ApiError::invalid_field(
-            field,
-            format!(
-                "`{}` is not a Kubernetes object name (lowercase letters, digits, '-' and '.', at most 253)",
-                shown(v)
-            ),
-        ));
-    }
-    Ok(())
+    kube_rule(field, v, kube_validate::object_name)
 }
 
 /// A pod template hash: what `rollouts-pod-template-hash` holds.
@@ -45,40 +47,19 @@ pub fn hash(field: &str, v: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An equality-based label selector: `k=v,k2==v2,k3!=v3`.
+/// An equality-based label selector: `k=v,k2==v2,k3!=v3`. Every term must
+/// compare a value: an existence term (`tier`, `!legacy`) would select pods by
+/// a key alone, which no caller means.
 pub fn selector(field: &str, v: &str) -> Result<(), ApiError> {
-    let bad = |why: &str| {
-        Err(ApiError::invalid_field(
+    kube_rule(field, v, kube_validate::label_selector)?;
+    if v.split(',').any(|t| !t.contains('=')) {
+        return Err(ApiError::invalid_field(
             field,
             format!(
-                "`{}` is not a label selector ({why}); use key=value pairs separated by commas",
+                "`{}` is not a label selector (a term has no '='); use key=value pairs separated by commas",
                 shown(v)
             ),
-        ))
-    };
-    if v.is_empty() || v.len() > 1024 {
-        return bad("empty or too long");
-    }
-    for term in v.split(',') {
-        let (k, val) = match term
-            .split_once("!=")
-            .or_else(|| term.split_once("=="))
-            .or_else(|| term.split_once('='))
-        {
-            Some(kv) => kv,
-            None => return bad("a term has no '='"),
-        };
-        let key_ok = !k.is_empty()
-            && k.len() <= 317
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._/".contains(&b));
-        let val_ok = val.len() <= 63
-            && val
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
-        if !key_ok || !val_ok {
-            return bad("a key or value has characters labels cannot have");
-        }
+        ));
     }
     Ok(())
 }
@@ -92,16 +73,6 @@ pub fn query(field: &str, v: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-fn dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 /// Echo a bad value back bounded and printable.
