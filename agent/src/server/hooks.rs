@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rollwise_tools::call::CallObserver;
 use rollwise_tools::github::{GithubConfig, GithubRepo, RepoReader, RepoWriter};
@@ -190,8 +190,8 @@ impl VerdictHook for RemediationHook {
                     return;
                 }
             }
-            // Let the Slack message go first, so the follow-up can thread under it.
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // The Slack hook ran before this one: the record now holds its
+            // message, which the follow-up threads under.
             let current = store.get(&rec.id).unwrap_or(rec);
             let text = match self.remediate(&current, &store).await {
                 Ok(t) => t,

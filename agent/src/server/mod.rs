@@ -38,8 +38,9 @@ use crate::store::{AnalysisRecord, MemoryStore};
 use cache::AnalysisCache;
 
 /// Something to do with every finished analysis (post to Slack, start the
-/// remediation agent). Runs in a task of its own after the reply is decided:
-/// it can neither change the verdict nor delay the answer to the caller.
+/// remediation agent). The hooks run one after another, in the order given,
+/// in a task of their own after the reply is decided: they can neither change
+/// the verdict nor delay the answer to the caller.
 pub trait VerdictHook: Send + Sync + std::fmt::Debug {
     fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, store: Arc<MemoryStore>) -> BoxFuture<'a, ()>;
 }

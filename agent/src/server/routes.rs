@@ -337,13 +337,20 @@ fn empty_evidence(r: &RolloutSummary) -> Evidence {
 }
 
 /// Run the hooks (Slack, remediation) without holding anyone up.
+/// The hooks run in order, in one task of their own: Slack's message is
+/// posted (and recorded) before the remediation agent starts, so its
+/// follow-up can thread under it.
 fn after(st: &Arc<AppState>, rec: Arc<AnalysisRecord>) {
-    for hook in &st.hooks {
-        let hook = Arc::clone(hook);
-        let rec = Arc::clone(&rec);
-        let store = Arc::clone(&st.store);
-        tokio::spawn(async move { hook.after(rec, store).await });
+    if st.hooks.is_empty() {
+        return;
     }
+    let hooks = st.hooks.clone();
+    let store = Arc::clone(&st.store);
+    tokio::spawn(async move {
+        for hook in hooks {
+            hook.after(Arc::clone(&rec), Arc::clone(&store)).await;
+        }
+    });
 }
 
 // ---------------------------------------------------------------- routes
