@@ -30,6 +30,19 @@ pub enum Origin {
     Cli,
 }
 
+impl Origin {
+    /// The name in metrics and logs (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Analyze => "analyze",
+            Origin::Verdicts => "verdicts",
+            Origin::A2a => "a2a",
+            Origin::Flagger => "flagger",
+            Origin::Cli => "cli",
+        }
+    }
+}
+
 /// A link to the draft pull request the remediation agent opened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

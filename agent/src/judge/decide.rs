@@ -173,11 +173,7 @@ fn summary(subject: &str, verdict: Decision, signals: &[Signal]) -> String {
         .iter()
         .filter(|s| s.severity <= Severity::Concern)
         .collect();
-    let head = match verdict {
-        Decision::Abort => "abort",
-        Decision::Inconclusive => "inconclusive",
-        Decision::Promote => "promote",
-    };
+    let head = verdict.as_str();
     let body = match (verdict, weighty.first()) {
         (Decision::Promote, _) => {
             let passes = signals

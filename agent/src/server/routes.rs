@@ -280,7 +280,7 @@ async fn analyse(
     };
     st.metrics.in_flight().dec();
     let took = started.elapsed();
-    let endpoint = origin_label(origin);
+    let endpoint = origin.as_str();
     st.metrics
         .analysis_finished(endpoint, verdict.verdict, took, &verdict.usage);
     tracing::info!(
@@ -294,16 +294,6 @@ async fn analyse(
     st.store.insert(AnalysisRecord::new(
         id, origin, created, verdict, &ev, templates,
     ))
-}
-
-fn origin_label(o: Origin) -> &'static str {
-    match o {
-        Origin::Analyze => "analyze",
-        Origin::Verdicts => "verdicts",
-        Origin::A2a => "a2a",
-        Origin::Flagger => "flagger",
-        Origin::Cli => "cli",
-    }
 }
 
 /// The record of an analysis that had no evidence (gathering failed).
