@@ -379,7 +379,7 @@ fn analyze(hybrid: &HybridJudge, args: &AnalyzeArgs) -> Result<ExitCode> {
         // stderr: stdout carries only the verdict.
         let _ = writeln!(std::io::stderr(), "rollwise: {}", hybrid.describe());
     }
-    let verdict = hybrid.analyze(&ev);
+    let (verdict, diff) = hybrid.analyze_with_diff(&ev);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &verdict)?;
@@ -388,7 +388,7 @@ fn analyze(hybrid: &HybridJudge, args: &AnalyzeArgs) -> Result<ExitCode> {
         write!(out, "{}", render_verdict(&verdict)).map_err(stdout_error)?;
     }
     if let Some(url) = &args.slack_webhook {
-        slack::post(hybrid, &ev, verdict, url)?;
+        slack::post(&ev, verdict, diff, url)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,21 +5,16 @@ use std::io::Write;
 
 use crate::error::Result;
 use crate::evidence::Evidence;
-use crate::llm::HybridJudge;
+use crate::logs::diff::TemplateDiff;
 use crate::notify::{SlackConfig, post_blocking};
 use crate::store::{AnalysisRecord, Origin};
 use crate::verdict::Verdict;
 
 /// Posts `verdict` and says on stderr whether it was delivered. A failed post
 /// is reported, not returned: the verdict and the exit code stand.
-pub(super) fn post(hybrid: &HybridJudge, ev: &Evidence, verdict: Verdict, url: &str) -> Result<()> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    // The message lists the top log templates: the diff behind the verdict,
-    // recomputed (milliseconds) because the hybrid judge returns only the verdict.
-    let diff = hybrid.judge().assess(ev).logs.diff;
+pub(super) fn post(ev: &Evidence, verdict: Verdict, diff: TemplateDiff, url: &str) -> Result<()> {
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    // The message lists the top log templates: the diff behind the verdict.
     let rec = AnalysisRecord::new(
         format!("cli-{now_ms}"),
         Origin::Cli,

@@ -12,6 +12,7 @@ use super::{ChatModel, LlmConfig, LlmJudge, LlmSelection};
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 use crate::judge::{Assessment, Judge};
+use crate::logs::diff::TemplateDiff;
 use crate::logs::digest::{DigestInput, TokenCounter, build_digest};
 use crate::verdict::Verdict;
 
@@ -122,6 +123,12 @@ impl HybridJudge {
 
     /// Judge one bundle.
     pub fn analyze(&self, ev: &Evidence) -> Verdict {
+        self.analyze_with_diff(ev).0
+    }
+
+    /// Judge one bundle, and keep the log template diff behind the verdict
+    /// (for a Slack message or a verdict page) instead of assessing again.
+    pub fn analyze_with_diff(&self, ev: &Evidence) -> (Verdict, TemplateDiff) {
         let a = self.judge.assess(ev);
         let advice = self.llm.as_ref().map(|s| {
             let digest = log_digest(
@@ -133,7 +140,8 @@ impl HybridJudge {
             );
             s.rt.block_on(s.llm.advise(ev, &a, &digest))
         });
-        self.judge.decide(ev, a, advice)
+        let diff = a.logs.diff.clone();
+        (self.judge.decide(ev, a, advice), diff)
     }
 
     /// The seed plugin's approach on the same bundle (`None` without a model).

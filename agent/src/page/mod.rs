@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::Decision;
 use crate::redact::Redactor;
-use crate::store::{AnalysisRecord, Filter, MemoryStore};
+use crate::store::{Filter, MemoryStore};
 
 /// How the pages are served.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -306,21 +306,6 @@ fn redact_json(v: serde_json::Value, r: &Redactor) -> serde_json::Value {
         }
         other => other,
     }
-}
-
-/// An analysis record for the page from an evidence bundle, judged without a
-/// model: what `rollwise analyze` and the page tests build.
-pub fn record_from_evidence(
-    id: &str,
-    origin: crate::store::Origin,
-    created_ms: i64,
-    judge: &crate::judge::Judge,
-    ev: &crate::evidence::Evidence,
-) -> AnalysisRecord {
-    let a = judge.assess(ev);
-    let diff = a.logs.diff.clone();
-    let verdict = judge.decide(ev, a, None);
-    AnalysisRecord::new(id.to_owned(), origin, created_ms, verdict, ev, Some(diff))
 }
 
 #[cfg(test)]

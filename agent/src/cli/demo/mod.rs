@@ -20,7 +20,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::evidence::{Decision, Evidence, EvidenceSource, parse_bytes};
 use crate::llm::HybridJudge;
-use crate::store::{MemoryStore, Origin};
+use crate::logs::diff::TemplateDiff;
+use crate::store::{AnalysisRecord, MemoryStore, Origin};
 use crate::verdict::Verdict;
 
 use super::{render_verdict, stdout_error};
@@ -139,11 +140,11 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
     )?;
 
     // 1-2: judge every example.
-    let mut judged: Vec<(Evidence, Judged)> = Vec::new();
+    let mut judged: Vec<(Evidence, Judged, TemplateDiff)> = Vec::new();
     for (name, bytes) in EXAMPLES {
         pb.set_message(format!("judging {name}"));
         let ev = parse_bytes(bytes, &EvidenceSource::Named(format!("embedded {name}")))?;
-        let verdict = judge.analyze(&ev);
+        let (verdict, diff) = judge.analyze_with_diff(&ev);
         let mut s = format!("──── {name} ────\n");
         if let Some(desc) = &ev.description {
             s.push_str(&format!("scenario: {desc}\n"));
@@ -160,13 +161,13 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
             expected: ev.expected.as_ref().map(|e| e.verdict),
             verdict,
         };
-        judged.push((ev, j));
+        judged.push((ev, j, diff));
     }
     // Fail closed: the story needs an aborted canary; without one the demo
     // itself is broken, and says so.
-    let Some((bad_ev, bad)) = judged
+    let Some((bad_ev, bad, bad_diff)) = judged
         .iter()
-        .find(|(_, j)| j.verdict.verdict == Decision::Abort)
+        .find(|(_, j, _)| j.verdict.verdict == Decision::Abort)
     else {
         return Err(Error::Config(
             "no bundled scenario was judged abort: the demo cannot go on".into(),
@@ -174,14 +175,16 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
     };
 
     // The failing canary's record, as the service would store it.
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    // The verdict shown above (the model's caution included) and its diff.
     let id = format!("demo-{}", bad_ev.name);
-    let mut rec =
-        crate::page::record_from_evidence(&id, Origin::Cli, now_ms, judge.judge(), bad_ev);
-    // The verdict shown above (the model's caution included), not a re-judging.
-    rec.verdict = bad.verdict.clone();
+    let rec = AnalysisRecord::new(
+        id.clone(),
+        Origin::Cli,
+        jiff::Timestamp::now().as_millisecond(),
+        bad.verdict.clone(),
+        bad_ev,
+        Some(bad_diff.clone()),
+    );
     let store = Arc::new(MemoryStore::new(16));
     let rec = store.insert(rec);
     let rollout = format!(
@@ -225,7 +228,7 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
             let report = Report {
                 judge: judge.describe(),
                 model: judge.model_name(),
-                verdicts: judged.iter().map(|(_, j)| j).collect(),
+                verdicts: judged.iter().map(|(_, j, _)| j).collect(),
                 failing: &bad.scenario,
                 slack: &capture,
                 page: &check,
