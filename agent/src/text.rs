@@ -18,6 +18,20 @@ pub fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
+/// An error with its whole cause chain, `outer: inner: root`. tera says only
+/// "failed to render" and reqwest "error sending request" at the top; what
+/// went wrong ("connection refused", the template line) is below.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::clip;

@@ -336,14 +336,7 @@ impl OpenAiChat {
         } else {
             // reqwest's Display omits the cause chain ("error sending request"),
             // which is where "connection refused" lives.
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(": ");
-                msg.push_str(&s.to_string());
-                src = s.source();
-            }
-            LlmError::Transport(msg)
+            LlmError::Transport(crate::text::error_chain(&e))
         }
     }
 }

@@ -50,31 +50,26 @@ impl Prompts {
                 _ => embedded.to_owned(),
             };
             tera.add_raw_template(name, &source).map_err(|e| {
-                Error::Config(format!("prompt template {name}: {}", tera_chain(&e)))
+                Error::Config(format!(
+                    "prompt template {name}: {}",
+                    crate::text::error_chain(&e)
+                ))
             })?;
         }
         Ok(Prompts { tera })
     }
 
     pub fn render(&self, name: &str, ctx: &PromptContext) -> Result<String> {
-        let c = tera::Context::from_serialize(ctx)
-            .map_err(|e| Error::Config(format!("prompt context: {}", tera_chain(&e))))?;
-        self.tera
-            .render(name, &c)
-            .map_err(|e| Error::Config(format!("rendering prompt {name}: {}", tera_chain(&e))))
+        let c = tera::Context::from_serialize(ctx).map_err(|e| {
+            Error::Config(format!("prompt context: {}", crate::text::error_chain(&e)))
+        })?;
+        self.tera.render(name, &c).map_err(|e| {
+            Error::Config(format!(
+                "rendering prompt {name}: {}",
+                crate::text::error_chain(&e)
+            ))
+        })
     }
-}
-
-/// tera's top-level error says only "failed to render"; the cause is below.
-pub(crate) fn tera_chain(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 /// Everything a template may use. Evidence text is already fence-safe here;

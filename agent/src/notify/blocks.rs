@@ -9,7 +9,7 @@
 //! stay plain text. After rendering, every string of the message is redacted
 //! again (defence in depth) and clipped to Slack's limits by characters.
 
-use crate::llm::prompt::tera_chain;
+use crate::text::error_chain;
 use std::path::Path;
 
 use serde::Serialize;
@@ -87,8 +87,9 @@ impl SlackTemplates {
                 }
                 _ => embedded.to_owned(),
             };
-            tera.add_raw_template(name, &source)
-                .map_err(|e| Error::Config(format!("Slack template {name}: {}", tera_chain(&e))))?;
+            tera.add_raw_template(name, &source).map_err(|e| {
+                Error::Config(format!("Slack template {name}: {}", error_chain(&e)))
+            })?;
         }
         Ok(SlackTemplates {
             tera,
@@ -134,7 +135,7 @@ impl SlackTemplates {
             .map_err(|e| {
                 Error::Config(format!(
                     "rendering Slack template {name}: {}",
-                    tera_chain(&e)
+                    error_chain(&e)
                 ))
             })
             .and_then(|s| {

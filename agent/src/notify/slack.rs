@@ -184,15 +184,7 @@ fn classify_transport(e: reqwest::Error) -> SendError {
     if e.is_timeout() {
         return SendError::Timeout;
     }
-    let e = e.without_url();
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    SendError::Transport(msg)
+    SendError::Transport(crate::text::error_chain(&e.without_url()))
 }
 
 /// `Retry-After` in delta-seconds, which is what Slack sends.

@@ -1,7 +1,7 @@
 //! The agent's prompts and the pull request body, as tera templates from
 //! `prompts/` (embedded at build time).
 
-use crate::llm::prompt::tera_chain;
+use crate::text::error_chain;
 use serde::Serialize;
 
 use rollwise_tools::github::tools::{PrBodyRenderer, PrDraft, PrFacts};
@@ -98,7 +98,7 @@ impl AgentPrompts {
         tera.autoescape_on(vec![]);
         for (name, src) in TEMPLATES {
             tera.add_raw_template(name, src).map_err(|e| {
-                Error::Config(format!("prompt template {name}: {}", tera_chain(&e)))
+                Error::Config(format!("prompt template {name}: {}", error_chain(&e)))
             })?;
         }
         Ok(AgentPrompts { tera })
@@ -106,10 +106,10 @@ impl AgentPrompts {
 
     pub fn render<T: Serialize>(&self, name: &str, ctx: &T) -> Result<String> {
         let c = tera::Context::from_serialize(ctx)
-            .map_err(|e| Error::Config(format!("prompt context: {}", tera_chain(&e))))?;
+            .map_err(|e| Error::Config(format!("prompt context: {}", error_chain(&e))))?;
         self.tera
             .render(name, &c)
-            .map_err(|e| Error::Config(format!("rendering {name}: {}", tera_chain(&e))))
+            .map_err(|e| Error::Config(format!("rendering {name}: {}", error_chain(&e))))
     }
 }
 
