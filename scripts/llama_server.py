@@ -12,23 +12,27 @@ import importlib.util
 import os
 import sys
 
-# OpenMP threads spin while waiting by default; on a machine shared with other
-# jobs that spinning steals the cores the model needs (measured here: 4 tokens/s
-# generated with spinning, 28 without). Must be set before the library loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import xllamacpp  # noqa: E402
-
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--ctx", type=int, default=8192)
-    # Generation of a 135M model is memory-bound: one thread is as fast as two
-    # and leaves a core to everything else. Prompt processing is compute-bound.
+    # Generation threads (rollwise's `llm.local-threads`). One thread is the
+    # robust choice on a shared machine; see the wait policy below.
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch-threads", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args()
+
+    # How OpenMP threads wait between the ~600 small operations of a token.
+    # Sleeping (PASSIVE) costs a wake-up each time, so a second generation
+    # thread only helps if waiting threads spin (OpenMP's default), and spinning
+    # is a disaster when the cores are busy with other work. Measured on this
+    # project's 2-core machine: 1 thread passive 30 ms/token idle or loaded;
+    # 2 threads spinning 19 ms/token idle but 230 ms/token beside a compiler;
+    # 2 threads passive 49 ms/token. Must be set before the library loads.
+    if args.threads <= 1:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import xllamacpp
 
     # find_spec locates the package without importing it: its __init__ needs the
     # `llm` CLI, which we deliberately do not install (--no-deps).

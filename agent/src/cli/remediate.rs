@@ -193,7 +193,7 @@ fn build_model(llm: &LlmArgs, script: Option<&Path>) -> Result<AgentModel> {
             let venv = find_venv(env("ROLLWISE_VENV").as_deref(), &cwd).ok_or_else(|| {
                 Error::Config("the local model is not installed: run scripts/setup.sh".into())
             })?;
-            let server = LocalServer::start(&venv)?;
+            let server = LocalServer::start(&venv, cfg.local_threads)?;
             let chat = OpenAiChat::new(server.base_url(), LOCAL_MODEL_NAME, None, timeout)?
                 .with_tool_mode(ToolMode::JsonSchema)
                 .with_json_string_limit(LOCAL_STRING_LIMIT);

@@ -35,6 +35,13 @@ pub struct LlmConfig {
     pub prompt_style: PromptStyle,
     /// Sent as `frequency_penalty` when set (-2..=2).
     pub frequency_penalty: Option<f32>,
+    /// Generation threads of the bundled local model (`--llm local`). 1 (the
+    /// default) is right on a machine shared with other work: its threads
+    /// sleep while waiting. More threads make the waiting ones spin briefly,
+    /// which is faster only when the cores are otherwise idle (measured on a
+    /// 2-core machine: 19 ms per token with 2 idle cores instead of 30 ms, but
+    /// 230 ms beside a compiler). See `evals/results/LLM.md`.
+    pub local_threads: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -74,6 +81,7 @@ impl Default for LlmConfig {
             digest_tokens: 1200,
             prompt_style: PromptStyle::Full,
             frequency_penalty: None,
+            local_threads: 1,
         }
     }
 }
@@ -109,6 +117,12 @@ impl LlmConfig {
             return Err(Error::Config(format!(
                 "llm.max-tokens {} is too small for the reply schema (at least 64)",
                 self.max_tokens
+            )));
+        }
+        if !(1..=64).contains(&self.local_threads) {
+            return Err(Error::Config(format!(
+                "llm.local-threads must be in 1..=64, got {}",
+                self.local_threads
             )));
         }
         // Also rejects NaN.

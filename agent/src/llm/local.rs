@@ -55,8 +55,8 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Start the server from `venv` on a free loopback port and wait until the
-    /// model is loaded.
-    pub fn start(venv: &Path) -> Result<Self> {
+    /// model is loaded. `threads` generate tokens (`llm.local-threads`).
+    pub fn start(venv: &Path, threads: u32) -> Result<Self> {
         let port = free_port()?;
         let python = python_in(venv);
         let batch_threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
@@ -66,6 +66,8 @@ impl LocalServer {
             .args([
                 "--port",
                 &port.to_string(),
+                "--threads",
+                &threads.max(1).to_string(),
                 "--batch-threads",
                 &batch_threads.to_string(),
             ])

@@ -67,9 +67,15 @@ pub fn reply_schema() -> serde_json::Value {
 }
 
 /// The schema for small local models (the compact prompt style): the same type
-/// with tighter bounds, so a grammar-constrained 135M model cannot spend seconds
-/// filling strings up to 300 characters. Every reply it allows is also a valid
-/// [`LlmReply`], so validation is unchanged.
+/// with tighter bounds. A CPU model's latency is its generated tokens (about
+/// 30 ms each for SmolLM2-135M on this project's 2-core machine, grammar or
+/// not), and a 135M model fills every string towards its bound, so the bounds
+/// are the latency: a one-sentence summary, the root cause as a short name, and
+/// no reasons (the verdict's reasons come from rollwise's own checks; the tiny
+/// model's only repeated its summary). Measured on 24 replayed prompts: 130
+/// generated tokens with the previous bounds (140/80/2 reasons of 80), 92 with
+/// these. Every reply it allows is also a valid [`LlmReply`], so validation is
+/// unchanged.
 pub fn compact_reply_schema() -> serde_json::Value {
     let mut v = reply_schema();
     if let Some(props) = v.get_mut("properties").and_then(|p| p.as_object_mut()) {
@@ -77,21 +83,21 @@ pub fn compact_reply_schema() -> serde_json::Value {
             summary["maxLength"] = COMPACT_SUMMARY_CHARS.into();
         }
         if let Some(cause) = props.get_mut("suspected_root_cause") {
-            cause["maxLength"] = COMPACT_TEXT_CHARS.into();
+            cause["maxLength"] = COMPACT_CAUSE_CHARS.into();
         }
         if let Some(reasons) = props.get_mut("reasons") {
             reasons["maxItems"] = COMPACT_REASONS.into();
             if let Some(items) = reasons.get_mut("items") {
-                items["maxLength"] = COMPACT_TEXT_CHARS.into();
+                items["maxLength"] = COMPACT_CAUSE_CHARS.into();
             }
         }
     }
     v
 }
 
-const COMPACT_SUMMARY_CHARS: usize = 140;
-const COMPACT_TEXT_CHARS: usize = 80;
-const COMPACT_REASONS: usize = 2;
+const COMPACT_SUMMARY_CHARS: usize = 100;
+const COMPACT_CAUSE_CHARS: usize = 40;
+const COMPACT_REASONS: usize = 0;
 
 fn strip_keywords(v: &mut serde_json::Value) {
     match v {
@@ -211,9 +217,9 @@ mod tests {
         assert_eq!(s["properties"]["confidence"]["maximum"], 100);
         assert_eq!(s["properties"]["summary"]["maxLength"], 300);
         let c = compact_reply_schema();
-        assert_eq!(c["properties"]["summary"]["maxLength"], 140);
-        assert_eq!(c["properties"]["reasons"]["maxItems"], 2);
-        assert_eq!(c["properties"]["reasons"]["items"]["maxLength"], 80);
+        assert_eq!(c["properties"]["summary"]["maxLength"], 100);
+        assert_eq!(c["properties"]["suspected_root_cause"]["maxLength"], 40);
+        assert_eq!(c["properties"]["reasons"]["maxItems"], 0);
         // Tighter, never looser: everything else is the derived schema.
         assert_eq!(c["required"], s["required"]);
         assert_eq!(c["properties"]["verdict"], s["properties"]["verdict"]);
