@@ -29,17 +29,22 @@ pub fn store() -> Store {
         number: 17,
         repo: "acme/reports".into(),
     });
+    let records = [
+        p05,
+        record(
+            "p12-ok",
+            &public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
+        ),
+        record("p21-quiet", &public_scenario("p21-ratings-no-traffic.json")),
+        hostile(),
+    ];
+    // A millisecond apart, in that order: lists are newest first.
     Store::memory_with(
         100,
-        [
-            p05,
-            record(
-                "p12-ok",
-                &public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
-            ),
-            record("p21-quiet", &public_scenario("p21-ratings-no-traffic.json")),
-            hostile(),
-        ],
+        records.into_iter().enumerate().map(|(i, mut r)| {
+            r.created_ms += i as i64;
+            r
+        }),
     )
 }
 

@@ -4,3 +4,4 @@
 mod contract;
 mod pg;
 mod race;
+mod replicas;
