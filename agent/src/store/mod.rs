@@ -281,7 +281,8 @@ pub fn now_ms() -> i64 {
 enum Backend {
     Memory(MemoryStore),
     Sqlite(sqlite::SqliteStore),
-    Postgres(postgres::PostgresStore),
+    /// Boxed: its config and client are large, the others small.
+    Postgres(Box<postgres::PostgresStore>),
 }
 
 /// The store handle the service, the page and the hooks share (cheap to clone).
@@ -347,9 +348,9 @@ impl Store {
             StoreUrl::Sqlite(path) => Store::from_backend(Backend::Sqlite(
                 sqlite::SqliteStore::open_with(path, migrations).await?,
             )),
-            StoreUrl::Postgres(url) => Store::from_backend(Backend::Postgres(
+            StoreUrl::Postgres(url) => Store::from_backend(Backend::Postgres(Box::new(
                 postgres::PostgresStore::connect(url, migrations).await?,
-            )),
+            ))),
         })
     }
 
