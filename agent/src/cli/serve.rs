@@ -36,7 +36,8 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     evidence_dir: Option<PathBuf>,
     /// Where the history lives (overrides [store] url): `memory`,
-    /// `sqlite:///var/lib/rollwise/history.db` (the default) or
+    /// `sqlite://PATH` (default: sqlite://rollwise-history.db, in the working
+    /// directory; the deploy/ manifests use /var/lib/rollwise/history.db) or
     /// `postgres://user:password@host/db` for several replicas.
     #[arg(
         long,

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [store]
-//! url = "sqlite:///var/lib/rollwise/history.db"   # or "memory", "postgres://..."
+//! url = "sqlite:///var/lib/rollwise/history.db"   # default sqlite://rollwise-history.db; or "memory", "postgres://..."
 //! retention = "30d"
 //! max-analyses = 10000
 //! ```
@@ -17,9 +17,10 @@ use serde::Deserialize;
 use super::StoreError;
 use crate::error::{Error, Result};
 
-/// Where `rollwise serve` keeps its history unless told otherwise: the
-/// volume the deploy/ manifests mount there.
-pub const DEFAULT_URL: &str = "sqlite:///var/lib/rollwise/history.db";
+/// Where `rollwise serve` keeps its history unless told otherwise: a file in
+/// the working directory (a local trial just works). The deploy/ ConfigMap
+/// sets `sqlite:///var/lib/rollwise/history.db`, the volume it mounts.
+pub const DEFAULT_URL: &str = "sqlite://rollwise-history.db";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]

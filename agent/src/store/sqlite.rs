@@ -47,6 +47,12 @@ impl SqliteStore {
         let p = path.to_owned();
         let migrations = migrations.to_vec();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend {
+                    backend: BACKEND,
+                    message: format!("cannot create {}: {e}", dir.display()),
+                })?;
+            }
             let mut c = Connection::open(&p).map_err(|e| StoreError::Backend {
                 backend: BACKEND,
                 message: format!("cannot open {}: {e}", p.display()),
@@ -481,10 +487,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_path_that_cannot_be_opened_names_it() {
-        let e = SqliteStore::open(Path::new("/nonexistent/dir/h.db"))
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a directory").unwrap();
+        let e = SqliteStore::open(&file.join("h.db"))
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("/nonexistent/dir/h.db"), "{e}");
+        assert!(e.contains(&*file.to_string_lossy()), "{e}");
+        // A missing directory is created.
+        let deep = dir.path().join("x/y/h.db");
+        SqliteStore::open(&deep).await.unwrap();
+        assert!(deep.exists());
     }
 }
