@@ -166,3 +166,59 @@ impl MemoryStore {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::test_support::evidence;
+    use crate::judge::{Judge, JudgeConfig};
+    use crate::logs::LogConfig;
+    use crate::store::Origin;
+
+    fn record(id: &str, created_ms: i64) -> Arc<AnalysisRecord> {
+        let mut ev = evidence();
+        ev.logs.canary.push(crate::evidence::PodLogs {
+            pod: "p".into(),
+            lines: vec!["secret line".into()],
+            sources: Vec::new(),
+        });
+        let v = Judge::new(JudgeConfig::default(), LogConfig::default()).judge(&ev);
+        Arc::new(AnalysisRecord::new(
+            id.into(),
+            Origin::Cli,
+            created_ms,
+            v,
+            &ev,
+            None,
+        ))
+    }
+
+    #[test]
+    fn keeps_the_newest_at_capacity_without_log_lines() {
+        let s = MemoryStore::new(2);
+        s.insert(record("a", 1), None);
+        s.insert(record("b", 2), None);
+        s.insert(record("c", 3), None);
+        assert!(s.get("a").is_none(), "oldest dropped at capacity");
+        assert_eq!(s.len(), 2);
+        let ids: Vec<_> = s
+            .list(&Filter::default())
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        assert_eq!(ids, ["c", "b"]);
+        let c = s.get("c").unwrap();
+        assert_eq!(c.evidence.logs.canary[0].pod, "p");
+        assert!(c.evidence.logs.canary[0].lines.is_empty());
+    }
+
+    #[test]
+    fn readers_keep_their_copy_when_a_record_changes() {
+        let s = MemoryStore::new(4);
+        s.insert(record("a", 1), None);
+        let before = s.get("a").unwrap();
+        assert!(s.set_transcript("a", &serde_json::json!([1])));
+        assert!(before.transcript.is_none());
+        assert!(s.get("a").unwrap().transcript.is_some());
+    }
+}
