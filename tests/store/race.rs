@@ -69,24 +69,39 @@ async fn two_replicas_asked_the_same_step_analyse_once() {
     let a = replica("replica-a").await;
     let b = replica("replica-b").await;
     let ev = crate::server::scenario(ABORT);
-    let body = crate::server::analyze_body(&ev);
-    let (ra, rb) = tokio::join!(
-        crate::server::post(&a, "/v1/analyze", body.clone()),
-        async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            crate::server::post(&b, "/v1/analyze", body.clone()).await
-        }
-    );
-    assert_eq!(ra.status, 200, "{}", ra.text);
-    assert_eq!(rb.status, 200, "{}", rb.text);
-    assert_eq!(src.calls().len(), 1, "one gather for both replicas");
+    // Three steps (windows), each sent to both replicas at the same instant.
+    for (round, window) in ["10m", "11m", "12m"].into_iter().enumerate() {
+        let mut body = crate::server::analyze_body(&ev);
+        body["window"] = window.into();
+        let (ra, rb) = tokio::join!(
+            crate::server::post(&a, "/v1/analyze", body.clone()),
+            crate::server::post(&b, "/v1/analyze", body.clone()),
+        );
+        assert_eq!(ra.status, 200, "{}", ra.text);
+        assert_eq!(rb.status, 200, "{}", rb.text);
+        assert_eq!(src.calls().len(), round + 1, "one gather for both replicas");
+        assert_eq!(
+            ra.body["analysisId"], rb.body["analysisId"],
+            "one replica answered from the other's record"
+        );
+        assert_eq!(ra.body["verdict"], rb.body["verdict"]);
+    }
+    let answered = |st: &rollwise::server::AppState| {
+        st.metrics
+            .encode()
+            .lines()
+            .find(|l| l.starts_with("rollwise_cache_lookups_total{result=\"replica\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     assert_eq!(
-        ra.body["analysisId"], rb.body["analysisId"],
-        "the second replica answered from the first one's record"
+        answered(&a) + answered(&b),
+        3,
+        "each step: one analysed, one answered from it"
     );
-    assert_eq!(ra.body["verdict"], rb.body["verdict"]);
     eprintln!(
-        "two replicas, one step: 1 analysis, both answered {} from {}",
-        ra.body["verdict"], ra.body["analysisId"]
+        "two replicas, three steps sent to both at once: 3 analyses, 3 answers from the other replica's record (a: {}, b: {})",
+        answered(&a),
+        answered(&b)
     );
 }
