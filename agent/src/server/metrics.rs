@@ -139,7 +139,7 @@ impl Metrics {
         let cache = Family::<CacheLabels, Counter>::default();
         r.register(
             "cache_lookups",
-            "Analyze calls by how they were answered: started, joined a running analysis, or from cache",
+            "Analyze calls by how they were answered: started, joined a running analysis, from cache, or from another replica's stored record (replica)",
             cache.clone(),
         );
         let in_flight = Gauge::default();
