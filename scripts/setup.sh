@@ -83,4 +83,22 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# PostgreSQL for the history store's tests against a real server
+# (tests/store: the contract suite, replicas racing for claims), which fail
+# under CI=true without it. Debian's package; the tests run initdb and
+# postgres themselves (as the postgres user when root), no service needed.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing postgresql (Debian package) for the history store tests"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  else
+    say "initdb not found and no apt-get: install PostgreSQL 13+ (initdb and postgres) for the store tests"
+    exit 1
+  fi
+fi
+
 say "ready: $(cargo --version), $(cargo nextest --version | head -1), local model in .venv, $(promtool --version 2>&1 | head -1)"

@@ -13,3 +13,4 @@ mod page;
 mod plugin;
 mod remediate;
 mod server;
+mod store;

@@ -44,6 +44,11 @@ pub enum Error {
     /// callers turn model failures into "unavailable" advice instead).
     #[error("LLM: {0}")]
     Llm(#[from] crate::llm::LlmError),
+
+    /// The history store could not be opened or used where the caller needed
+    /// it (at start; the service itself logs and counts store failures).
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -77,6 +82,7 @@ impl Error {
             | Error::Encode(_)
             | Error::Tokenizer(_)
             | Error::Llm(_)
+            | Error::Store(_)
             | Error::Gather { .. } => 1,
         }
     }

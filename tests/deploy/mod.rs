@@ -59,6 +59,27 @@ fn the_pod_is_non_root_read_only_and_takes_secrets_by_reference() {
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
         assert!(c["resources"]["limits"]["memory"].is_string());
         assert_eq!(by_kind(&d, "PodDisruptionBudget").len(), 1);
+        // The SQLite history needs a writable volume where [store] url points.
+        let mount = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mountPath"] == "/var/lib/rollwise")
+            .unwrap_or_else(|| panic!("{overlay}: no volume at /var/lib/rollwise"));
+        assert_ne!(mount["readOnly"], true);
+        let store_url = c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "ROLLWISE_STORE_URL");
+        if replicas > 1 {
+            // Several replicas share one Postgres, whose URL holds a password.
+            let e = store_url.unwrap_or_else(|| panic!("{overlay}: no shared store"));
+            assert_eq!(e["valueFrom"]["secretKeyRef"]["name"], "rollwise");
+            assert!(e.get("value").is_none());
+        } else {
+            assert!(store_url.is_none(), "{overlay}: SQLite from the ConfigMap");
+        }
     }
 }
 
@@ -86,8 +107,14 @@ fn the_config_map_is_a_valid_server_configuration() {
     struct File {
         server: rollwise::server::ServerConfig,
         llm: rollwise::llm::LlmConfig,
+        store: rollwise::store::StoreConfig,
     }
     let f: File = toml::from_str(toml_text).unwrap();
+    f.store.validate().unwrap();
+    assert_eq!(
+        f.store.parsed_url().unwrap(),
+        rollwise::store::StoreUrl::Sqlite("/var/lib/rollwise/history.db".into())
+    );
     f.server.validate().unwrap();
     f.llm.validate().unwrap();
     assert!(

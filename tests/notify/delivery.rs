@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rollwise::evidence::Decision;
 use rollwise::notify::{Notifier, SlackConfig};
-use rollwise::store::MemoryStore;
+use rollwise::store::Store;
 
 use super::{Canned, FakeSlack, assert_valid_message, public_scenario, public_scenarios, record};
 
@@ -94,20 +94,17 @@ async fn bot_mode_posts_with_bearer_per_namespace_channel_and_threads_follow_ups
         }))
         .unwrap(),
     );
-    let store = Arc::new(MemoryStore::default());
+    let store = Store::memory(10);
     let ev = public_scenario("p07-payment-service-npe-refunds.json");
     let rec = record("p07", &ev);
     assert_eq!(rec.verdict.verdict, Decision::Abort);
-    let rec = store.insert(rec);
-    let outcome = n
-        .spawn_notify(Arc::clone(&store), rec)
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = Arc::new(rec);
+    store.insert(Arc::clone(&rec), None).await.unwrap();
+    let outcome = n.spawn_notify(store.clone(), rec).await.unwrap().unwrap();
     assert!(outcome.ok, "{outcome:?}");
     assert_eq!(outcome.channel, "C0PAYMENTS", "the id Slack answered with");
     assert_eq!(outcome.thread_ts.as_deref(), Some("1793000000.000100"));
-    let kept = store.get("p07").unwrap();
+    let kept = store.get("p07").await.unwrap().unwrap();
     assert_eq!(
         kept.notifications,
         vec![outcome.clone()],

@@ -5,11 +5,9 @@
 mod browser;
 mod routes;
 
-use std::sync::Arc;
-
 use rollwise::evidence::KubeEvent;
 use rollwise::page::{PageConfig, router};
-use rollwise::store::{MemoryStore, PrLink};
+use rollwise::store::{PrLink, Store};
 
 use crate::notify::{public_scenario, record};
 
@@ -21,8 +19,7 @@ pub const SCRIPT_EVENT: &str =
 /// A store with a failing canary (p05, with a PR), a clean one (p12), an
 /// inconclusive one (p21) and a hostile record (p07 plus markup in logs and
 /// events), newest last.
-pub fn store() -> Arc<MemoryStore> {
-    let s = Arc::new(MemoryStore::default());
+pub fn store() -> Store {
     let mut p05 = record(
         "p05-oom",
         &public_scenario("p05-reports-flask-oomkilled.json"),
@@ -32,17 +29,23 @@ pub fn store() -> Arc<MemoryStore> {
         number: 17,
         repo: "acme/reports".into(),
     });
-    s.insert(p05);
-    s.insert(record(
-        "p12-ok",
-        &public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
-    ));
-    s.insert(record(
-        "p21-quiet",
-        &public_scenario("p21-ratings-no-traffic.json"),
-    ));
-    s.insert(hostile());
-    s
+    let records = [
+        p05,
+        record(
+            "p12-ok",
+            &public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
+        ),
+        record("p21-quiet", &public_scenario("p21-ratings-no-traffic.json")),
+        hostile(),
+    ];
+    // A millisecond apart, in that order: lists are newest first.
+    Store::memory_with(
+        100,
+        records.into_iter().enumerate().map(|(i, mut r)| {
+            r.created_ms += i as i64;
+            r
+        }),
+    )
 }
 
 pub fn hostile() -> rollwise::store::AnalysisRecord {
@@ -65,6 +68,6 @@ pub fn hostile() -> rollwise::store::AnalysisRecord {
     rec
 }
 
-pub fn app(store: Arc<MemoryStore>) -> axum::Router {
+pub fn app(store: Store) -> axum::Router {
     router(store, PageConfig::default())
 }

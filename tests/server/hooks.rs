@@ -76,6 +76,7 @@ fn an_abort_is_announced_and_gets_one_draft_pr_linked_from_the_record() {
         hooks,
         metrics: Arc::clone(&metrics),
         store: None,
+        holder: None,
     })
     .unwrap();
 
@@ -89,7 +90,7 @@ fn an_abort_is_announced_and_gets_one_draft_pr_linked_from_the_record() {
 
     let t = Instant::now();
     let rec = loop {
-        let rec = st.store.get(&id).unwrap();
+        let rec = rt.block_on(st.history.store.get(&id)).unwrap().unwrap();
         if rec.pr.is_some() && rec.notifications.len() >= 2 || t.elapsed() > Duration::from_secs(60)
         {
             break rec;
@@ -240,13 +241,21 @@ fn the_agent_reads_the_cluster_through_read_only_tools_before_fixing() {
         hooks: vec![Arc::new(hook)],
         metrics,
         store: None,
+        holder: None,
     })
     .unwrap();
     let reply = rt.block_on(post(&st, "/v1/analyze", analyze_body(&ev)));
     assert_eq!(reply.body["verdict"], "abort", "{}", reply.text);
     let id = reply.body["analysisId"].as_str().unwrap().to_owned();
     let t = Instant::now();
-    while st.store.get(&id).unwrap().pr.is_none() && t.elapsed() < Duration::from_secs(60) {
+    while rt
+        .block_on(st.history.store.get(&id))
+        .unwrap()
+        .unwrap()
+        .pr
+        .is_none()
+        && t.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(

@@ -96,6 +96,29 @@ impl EvidenceSource for FakeSource {
     }
 }
 
+/// A replica's state on `store`, named `holder` in claims.
+pub fn state_on(
+    source: Option<Arc<FakeSource>>,
+    store: rollwise::store::Store,
+    holder: &str,
+) -> Arc<AppState> {
+    AppState::new(StateParts {
+        cfg: ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            public_url: Some("https://rollwise.example".into()),
+            ..ServerConfig::default()
+        },
+        analyzer: Analyzer::new(Judge::new(JudgeConfig::default(), LogConfig::default())),
+        source: source.map(|s| s as Arc<dyn EvidenceSource>),
+        token: Some(TOKEN.into()),
+        hooks: Vec::new(),
+        metrics: Arc::new(Metrics::new()),
+        store: Some(store),
+        holder: Some(holder.into()),
+    })
+    .unwrap()
+}
+
 pub fn state_with(
     source: Option<Arc<FakeSource>>,
     tweak: impl FnOnce(&mut ServerConfig),
@@ -114,6 +137,7 @@ pub fn state_with(
         hooks: Vec::new(),
         metrics: Arc::new(Metrics::new()),
         store: None,
+        holder: None,
     })
     .unwrap()
 }

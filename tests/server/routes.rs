@@ -55,6 +55,7 @@ async fn a_server_without_a_token_refuses_to_start_unless_told() {
         hooks: vec![],
         metrics: Arc::new(rollwise::server::Metrics::new()),
         store: None,
+        holder: None,
     };
     let err = rollwise::server::AppState::new(parts(false)).unwrap_err();
     assert!(err.to_string().contains("ROLLWISE_API_TOKEN"), "{err}");
@@ -94,7 +95,10 @@ async fn analyze_judges_gathered_evidence_and_replies_small_json() {
             format!("https://rollwise.example/analyses/{id}")
         );
         assert!(r.body["reasons"].as_array().unwrap().len() <= 5);
-        assert!(st.store.get(id).is_some(), "recorded for the verdict page");
+        assert!(
+            stored(&st, id).await.is_some(),
+            "recorded for the verdict page"
+        );
     }
     let calls = src.calls();
     assert_eq!(calls.len(), 2);
@@ -463,7 +467,7 @@ impl rollwise::server::VerdictHook for SlowHook {
     fn after<'a>(
         &'a self,
         rec: Arc<rollwise::store::AnalysisRecord>,
-        _store: Arc<rollwise::store::MemoryStore>,
+        _history: rollwise::server::History,
     ) -> rollwise::llm::BoxFuture<'a, ()> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -486,6 +490,7 @@ async fn hooks_run_after_the_reply_without_delaying_it() {
         hooks: vec![hook.clone()],
         metrics: Arc::new(rollwise::server::Metrics::new()),
         store: None,
+        holder: None,
     })
     .unwrap();
     let r = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
@@ -518,6 +523,7 @@ async fn replay_mode_answers_from_a_directory_of_bundles() {
         hooks: vec![],
         metrics: Arc::new(rollwise::server::Metrics::new()),
         store: None,
+        holder: None,
     })
     .unwrap();
     let ev = scenario("p01-rollouts-demo-bad-red.json");
@@ -528,4 +534,18 @@ async fn replay_mode_answers_from_a_directory_of_bundles() {
     let r = post(&st, "/v1/analyze", body).await;
     assert_eq!(r.body["verdict"], "inconclusive", "{}", r.text);
     assert!(r.text.contains("stable hash"), "{}", r.text);
+}
+
+/// The record once the history has it (it is written just after the reply).
+async fn stored(
+    st: &rollwise::server::AppState,
+    id: &str,
+) -> Option<Arc<rollwise::store::AnalysisRecord>> {
+    for _ in 0..100 {
+        if let Some(r) = st.history.store.get(id).await.unwrap() {
+            return Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
 }

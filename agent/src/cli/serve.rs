@@ -19,7 +19,7 @@ use crate::logs::LogConfig;
 use crate::notify::Notifier;
 use crate::server::hooks::{ObservedModel, RemediationHook, SlackHook};
 use crate::server::{self, Analyzer, AppState, Metrics, ServerConfig, StateParts, VerdictHook};
-use crate::store::MemoryStore;
+use crate::store::{Store, StoreConfig, StoreUrl};
 use rollwise_tools::github::GithubConfig;
 
 #[derive(Debug, Args)]
@@ -35,6 +35,17 @@ pub(super) struct ServeArgs {
     /// (matched by namespace, rollout and canary hash) instead of a cluster.
     #[arg(long, value_name = "DIR")]
     evidence_dir: Option<PathBuf>,
+    /// Where the history lives (overrides [store] url): `memory`,
+    /// `sqlite://PATH` (default: sqlite://rollwise-history.db, in the working
+    /// directory; the deploy/ manifests use /var/lib/rollwise/history.db) or
+    /// `postgres://user:password@host/db` for several replicas.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ROLLWISE_STORE_URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
     #[command(flatten)]
     llm: LlmArgs,
 }
@@ -51,12 +62,15 @@ struct ServeFile {
     slack: Option<crate::notify::SlackConfig>,
     #[serde(default)]
     remediate: crate::remediate::RemediationConfig,
+    #[serde(default)]
+    store: StoreConfig,
 }
 
 fn read_serve_config(path: Option<&PathBuf>) -> Result<ServeFile> {
     let f: ServeFile = super::read_config(path.map(PathBuf::as_path))?;
     f.gather.validate()?;
     f.remediate.validate()?;
+    f.store.validate()?;
     Ok(f)
 }
 
@@ -79,6 +93,12 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
         (None, Some(hook)) => Some(crate::notify::SlackConfig::webhook(hook)),
         (None, None) => None,
     };
+    let mut store_cfg = file.store;
+    if let Some(u) = &args.store {
+        store_cfg.url = u.clone();
+    }
+    let store_url = store_cfg.parsed_url()?;
+    let retention = store_cfg.retention()?;
     let mut cfg = file.server.with_env(env);
     if let Some(l) = &args.listen {
         cfg.listen = l.clone();
@@ -157,7 +177,18 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
                 ),
             }
         }
-        let store = Arc::new(MemoryStore::new(cfg.store_capacity));
+        let store = match &store_url {
+            StoreUrl::Memory => Store::memory(cfg.store_capacity),
+            url => Store::open(url).await?,
+        };
+        tracing::info!(store = %store_url.redacted(), shared = store.is_shared(), "history store open");
+        let sweep_metrics = Arc::clone(&metrics);
+        let _sweeper = crate::store::sweep::spawn(
+            store.clone(),
+            retention,
+            crate::store::sweep::SWEEP_EVERY,
+            move |e| sweep_metrics.store_error("sweep", e),
+        );
         let state = AppState::new(StateParts {
             cfg: cfg.clone(),
             analyzer,
@@ -165,7 +196,8 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
             token: env("ROLLWISE_API_TOKEN"),
             hooks,
             metrics,
-            store: Some(Arc::clone(&store)),
+            store: Some(store.clone()),
+            holder: Some(crate::store::holder_identity(env)),
         })?;
         let app = server::router(Arc::clone(&state)).merge(crate::page::router(
             store,

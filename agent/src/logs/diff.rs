@@ -43,13 +43,19 @@ pub fn exemplar_lines(exemplar: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty())
 }
 
+/// One of this module's constant words or phrases. An alias, so that serde's
+/// derive does not take the field for text borrowed from the input: records
+/// read back from the history store map each string to its constant.
+pub type Interned = &'static str;
+
 /// Lines that address an AI model, found by [`InjectionScan`] over raw lines
 /// (a template masks the variable text where injections hide, so they must be
 /// looked for before mining).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InjectionHit {
-    pub phrase: &'static str,
+    #[serde(deserialize_with = "interned_phrase")]
+    pub phrase: Interned,
     pub canary: u64,
     pub stable: u64,
     /// One redacted line that contains the phrase.
@@ -168,7 +174,7 @@ impl Default for DiffConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     /// Seen on the canary, never on stable.
@@ -199,13 +205,14 @@ impl Change {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateChange {
     pub template: String,
     pub level: LogLevel,
     /// Severity keywords found in the template (and exemplars).
-    pub keywords: Vec<&'static str>,
+    #[serde(deserialize_with = "interned_keywords")]
+    pub keywords: Vec<Interned>,
     /// Level weight plus keyword weight; higher is worse. Used for ordering.
     pub severity: u32,
     /// Error level, or a failure keyword at warn/unknown level.
@@ -231,7 +238,7 @@ pub struct TemplateChange {
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateDiff {
     /// Most important first: meaningful error increases, other error increases,
@@ -339,6 +346,33 @@ const INJECTION_PHRASES: [&str; 16] = [
     "new instructions:",
     "ai assistant",
 ];
+
+/// A stored phrase back as the constant it was (records read from the
+/// history store); an unknown one (from an older list) reads as "unknown".
+fn interned_phrase<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(INJECTION_PHRASES
+        .iter()
+        .copied()
+        .find(|p| *p == s)
+        .unwrap_or("unknown"))
+}
+
+/// Stored keywords back as the constants they were; unknown ones are dropped.
+fn interned_keywords<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<&'static str>, D::Error> {
+    let v = <Vec<String> as serde::Deserialize>::deserialize(d)?;
+    Ok(v.iter()
+        .filter_map(|s| {
+            FAILURE_KEYWORDS
+                .iter()
+                .chain(WEAK_KEYWORDS.iter())
+                .copied()
+                .find(|k| k == s)
+        })
+        .collect())
+}
 
 /// Whether `text` addresses an AI model; returns the phrase found.
 pub fn addresses_model(text: &str) -> Option<&'static str> {

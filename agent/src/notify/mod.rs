@@ -25,7 +25,7 @@ pub use slack::SendError;
 
 use crate::error::{Error, Result};
 use crate::evidence::Decision;
-use crate::store::{AnalysisRecord, MemoryStore, NotificationOutcome};
+use crate::store::{AnalysisRecord, NotificationOutcome, Store};
 
 /// The `[slack]` table of the configuration file. Exactly one of
 /// `webhook_url` and `bot_token` is set.
@@ -287,19 +287,23 @@ impl Notifier {
             .await
     }
 
-    /// Announces `rec` in the background and records the outcome in `store`.
+    /// Announces `rec` in the background and records the outcome in `store`
+    /// (a store failure is logged: the message went out regardless).
     /// The caller (the HTTP handler answering Argo) does not wait for it.
     pub fn spawn_notify(
         self: &Arc<Self>,
-        store: Arc<MemoryStore>,
+        store: Store,
         rec: Arc<AnalysisRecord>,
     ) -> tokio::task::JoinHandle<Option<NotificationOutcome>> {
         let me = Arc::clone(self);
         tokio::spawn(async move {
             let outcome = me.notify(&rec).await;
-            if let Some(o) = &outcome {
-                let o = o.clone();
-                store.update(&rec.id, move |r| r.notifications.push(o));
+            if let Some(o) = &outcome
+                && let Err(e) = store
+                    .add_notification(&rec.id, o, crate::store::now_ms())
+                    .await
+            {
+                tracing::warn!(analysis = %rec.id, error = %e, "notification outcome not recorded");
             }
             outcome
         })

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::Decision;
 use crate::redact::Redactor;
-use crate::store::{Filter, MemoryStore};
+use crate::store::{Filter, Store, StoreError};
 
 /// How the pages are served.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -41,14 +41,14 @@ const LIST_LIMIT: usize = 200;
 
 #[derive(Debug, Clone)]
 struct PageState {
-    store: Arc<MemoryStore>,
+    store: Store,
     base: String,
     redactor: Arc<Redactor>,
     csp: HeaderValue,
 }
 
 /// The pages' routes with their state applied: `app.merge(page::router(..))`.
-pub fn router(store: Arc<MemoryStore>, cfg: PageConfig) -> Router {
+pub fn router(store: Store, cfg: PageConfig) -> Router {
     let base = cfg
         .public_url
         .as_deref()
@@ -184,7 +184,10 @@ async fn list(
         verdict,
         limit: Some(q.limit.unwrap_or(LIST_LIMIT).min(LIST_LIMIT)),
     };
-    let records = s.store.list(&filter);
+    let records = match s.store.list(&filter).await {
+        Ok(r) => r,
+        Err(e) => return s.unavailable(json, &e),
+    };
     if json {
         let page = s.page();
         let items: Vec<ListItem> = records
@@ -221,18 +224,18 @@ async fn show(
         query.as_ref().ok().and_then(|q| q.format.as_deref()),
         &headers,
     );
-    match s.store.get(&id) {
-        None => s.error(
+    match s.store.get(&id).await {
+        Err(e) => s.unavailable(json, &e),
+        Ok(None) => s.error(
             json,
             StatusCode::NOT_FOUND,
             "Analysis not found",
             &format!(
-                "No analysis with id {id:?} is kept (the store holds the most recent {} analyses).",
-                crate::store::DEFAULT_CAPACITY
+                "No analysis with id {id:?} is kept (analyses are deleted after the store's retention, [store] retention and max-analyses)."
             ),
         ),
-        Some(r) if json => s.json(StatusCode::OK, r.as_ref()),
-        Some(r) => s.html(StatusCode::OK, s.page().detail(&r)),
+        Ok(Some(r)) if json => s.json(StatusCode::OK, r.as_ref()),
+        Ok(Some(r)) => s.html(StatusCode::OK, s.page().detail(&r)),
     }
 }
 
@@ -282,6 +285,17 @@ impl PageState {
         let mut resp = (status, axum::Json(body)).into_response();
         self.headers(&mut resp);
         resp
+    }
+
+    /// 503 when the history cannot be read (logged; the detail stays in the log).
+    fn unavailable(&self, json: bool, e: &StoreError) -> Response {
+        tracing::warn!(error = %e, "verdict page: the history store failed");
+        self.error(
+            json,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "History unavailable",
+            "the analysis history cannot be read right now; try again shortly",
+        )
     }
 
     fn error(&self, json: bool, status: StatusCode, title: &str, detail: &str) -> Response {

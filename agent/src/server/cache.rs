@@ -28,6 +28,33 @@ pub struct AnalysisKey {
     pub extra: String,
 }
 
+impl AnalysisKey {
+    /// What the history store keeps of the key (and the claim's name is
+    /// made of): SHA-256 over every field, so replicas agree on it and
+    /// override queries or prompts are not stored in the clear.
+    pub fn digest(&self) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let window = self.window_secs.to_string();
+        for part in [
+            self.endpoint,
+            &self.namespace,
+            &self.rollout,
+            &self.canary,
+            &self.stable,
+            &window,
+            &self.extra,
+        ] {
+            ctx.update(part.as_bytes());
+            ctx.update(&[0]);
+        }
+        ctx.finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 pub type Outcome = Option<Arc<AnalysisRecord>>;
 
 enum Slot {
@@ -67,6 +94,10 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    pub fn key(&self) -> &AnalysisKey {
+        &self.key
+    }
+
     /// A receiver for the caller that started it.
     pub fn subscribe(&self) -> watch::Receiver<Outcome> {
         self.rx.clone()
@@ -111,6 +142,11 @@ impl AnalysisCache {
             max_entries: max_entries.max(1),
             slots: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// How long a finished analysis answers repeats.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AnalysisKey, Slot>> {
@@ -228,6 +264,25 @@ mod tests {
             &ev,
             None,
         ))
+    }
+
+    #[test]
+    fn digests_differ_by_every_field_and_are_stable() {
+        let a = key("a");
+        assert_eq!(a.digest(), key("a").digest());
+        assert_eq!(a.digest().len(), 64);
+        let mut b = key("a");
+        b.window_secs = 60;
+        assert_ne!(a.digest(), b.digest());
+        let mut c = key("a");
+        c.extra = "x".into();
+        assert_ne!(a.digest(), c.digest());
+        // Field boundaries count: ("ab","") is not ("a","b").
+        let mut d = key("ab");
+        d.stable = String::new();
+        let mut e = key("a");
+        e.stable = "b".into();
+        assert_ne!(d.digest(), e.digest());
     }
 
     #[tokio::test]

@@ -35,7 +35,8 @@ pub struct ServerConfig {
     /// Serve the analyze endpoints without a bearer token. Off by default:
     /// without `ROLLWISE_API_TOKEN` the server refuses to start unless this is set.
     pub allow_unauthenticated: bool,
-    /// Recent analyses kept for the verdict page.
+    /// Analyses kept by the memory store (`[store] url = "memory"`); the
+    /// SQL stores follow `[store] retention` and `max-analyses`.
     pub store_capacity: usize,
     /// Retry-After sent with "still running".
     pub retry_after_secs: u64,

@@ -2,9 +2,8 @@
 //! on Slack, and after a confident abort run the remediation agent. Neither
 //! can change the verdict or delay the reply to Argo.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rollwise_tools::call::CallObserver;
 use rollwise_tools::github::{GithubConfig, GithubRepo, RepoReader, RepoWriter};
@@ -12,13 +11,13 @@ use rollwise_tools::kube::ClusterReader;
 use rollwise_tools::kube::tools::{KubeToolbox, LogLimits};
 use rollwise_tools::tool::DynTool;
 
-use super::{Metrics, VerdictHook};
+use super::{History, Metrics, VerdictHook};
 use crate::llm::{BoxFuture, ChatModel, ChatReply, ChatRequest, LlmError};
 use crate::llm::{ToolChatRequest, ToolTurn};
 use crate::notify::Notifier;
 use crate::redact::Redactor;
 use crate::remediate::{MinerDigester, RemediationConfig, Remediator, RepoTarget, policy_for};
-use crate::store::{AnalysisRecord, MemoryStore};
+use crate::store::{AnalysisRecord, Claim, RevisionRef};
 
 /// Posts every verdict the configuration asks for to Slack.
 #[derive(Debug)]
@@ -33,13 +32,13 @@ impl SlackHook {
 }
 
 impl VerdictHook for SlackHook {
-    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, store: Arc<MemoryStore>) -> BoxFuture<'a, ()> {
+    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, history: History) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if let Some(o) = self.notifier.notify(&rec).await {
                 if !o.ok {
                     tracing::warn!(analysis = %rec.id, detail = %o.detail, "Slack notification failed");
                 }
-                store.update(&rec.id, move |r| r.notifications.push(o));
+                history.add_notification(&rec.id, &o).await;
             }
         })
     }
@@ -55,9 +54,11 @@ pub struct RemediationHook {
     pub kube: Option<ClusterReader>,
     pub metrics: Arc<Metrics>,
     pub notifier: Option<Arc<Notifier>>,
-    /// (namespace/rollout, canary hash) being remediated now by this replica.
-    running: Mutex<HashSet<String>>,
 }
+
+/// How long a remediation's claim on its revision lasts: longer than the
+/// agent may run. Released when no PR came of it, so a later abort retries.
+pub const REMEDIATION_CLAIM: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for RemediationHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,21 +85,44 @@ impl RemediationHook {
             kube,
             metrics,
             notifier,
-            running: Mutex::new(HashSet::new()),
         }
     }
 
-    async fn say(&self, rec: &AnalysisRecord, store: &MemoryStore, text: &str) {
+    async fn say(&self, rec: &AnalysisRecord, history: &History, text: &str) {
         tracing::info!(analysis = %rec.id, "{text}");
         if let Some(n) = &self.notifier
             && rec.notifications.iter().any(|o| o.ok)
         {
             let o = n.follow_up(rec, text).await;
-            store.update(&rec.id, move |r| r.notifications.push(o));
+            history.add_notification(&rec.id, &o).await;
         }
     }
 
-    async fn remediate(&self, rec: &AnalysisRecord, store: &MemoryStore) -> Result<String, String> {
+    /// Why this revision is not remediated again, if it is not: a PR exists
+    /// for it, another run holds its claim, or the store cannot tell (then
+    /// no run: a duplicate PR is the harm this guards against).
+    async fn skip_reason(
+        &self,
+        rev: &RevisionRef,
+        history: &History,
+        holder: &str,
+    ) -> Option<String> {
+        match history.pr_for(rev).await {
+            Ok(Some(pr)) => return Some(format!("pr_exists: {}", pr.url)),
+            Ok(None) => {}
+            Err(()) => return Some("store_unavailable".into()),
+        }
+        match history
+            .claim(&rev.claim_name(), holder, REMEDIATION_CLAIM)
+            .await
+        {
+            Ok(Claim::Won) => None,
+            Ok(Claim::HeldBy { holder, .. }) => Some(format!("claimed: {holder}")),
+            Err(()) => Some("store_unavailable".into()),
+        }
+    }
+
+    async fn remediate(&self, rec: &AnalysisRecord, history: &History) -> Result<String, String> {
         let ev = &rec.evidence;
         let repo = self
             .cfg
@@ -146,12 +170,14 @@ impl RemediationHook {
             )
             .await
             .map_err(|e| e.to_string())?;
-        let transcript = outcome.transcript_json();
-        let pr = outcome.pr.clone();
-        store.update(&rec.id, move |r| {
-            r.pr = pr;
-            r.transcript = Some(transcript);
-        });
+        history
+            .set_transcript(&rec.id, &outcome.transcript_json())
+            .await;
+        if let Some(pr) = &outcome.pr {
+            history
+                .set_pr(&rec.id, &RevisionRef::of(&rec.evidence), pr)
+                .await;
+        }
         match &outcome.pr {
             Some(pr) => Ok(format!(
                 "Draft fix {} pull request: {} ({} files, {} steps)",
@@ -173,35 +199,41 @@ impl RemediationHook {
 }
 
 impl VerdictHook for RemediationHook {
-    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, store: Arc<MemoryStore>) -> BoxFuture<'a, ()> {
+    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, history: History) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if !self.cfg.should_run(&rec.verdict) {
                 return;
             }
-            let key = format!(
-                "{}/{}@{}",
-                rec.evidence.rollout.namespace,
-                rec.evidence.rollout.name,
-                rec.evidence.rollout.canary_hash.as_deref().unwrap_or("?")
-            );
-            {
-                let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-                if !running.insert(key.clone()) {
-                    return;
-                }
+            // One remediation per revision, across replicas sharing the
+            // store: the PR table, then the claim. The holder is this
+            // analysis on this process, so a second abort of the same
+            // revision here is refused as one on another replica is.
+            let rev = RevisionRef::of(&rec.evidence);
+            let holder = format!("{}#{}", history.holder, rec.id);
+            if let Some(why) = self.skip_reason(&rev, &history, &holder).await {
+                let reason = why.split(':').next().unwrap_or("other");
+                self.metrics.remediation_skipped(reason);
+                tracing::info!(
+                    analysis = %rec.id,
+                    revision = %rev.claim_name(),
+                    reason = %why,
+                    "remediation skipped"
+                );
+                return;
             }
             // The Slack hook ran before this one: the record now holds its
             // message, which the follow-up threads under.
-            let current = store.get(&rec.id).unwrap_or(rec);
-            let text = match self.remediate(&current, &store).await {
+            let current = history.current(rec).await;
+            let result = self.remediate(&current, &history).await;
+            if result.is_err() {
+                // No PR: free the revision so that a later abort can retry.
+                history.release(&rev.claim_name(), &holder).await;
+            }
+            let text = match result {
                 Ok(t) => t,
                 Err(why) => format!("Remediation did not open a pull request: {why}"),
             };
-            self.say(&current, &store, &text).await;
-            self.running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
+            self.say(&current, &history, &text).await;
         })
     }
 }

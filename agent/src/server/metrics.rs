@@ -9,7 +9,9 @@
 //! `rollwise_external_call_duration_seconds{dependency,op,outcome}`,
 //! `rollwise_dependency_errors_total{dependency}`,
 //! `rollwise_http_requests_total{route,status}`,
-//! `rollwise_cache_lookups_total{result}`, `rollwise_analyses_in_flight`.
+//! `rollwise_cache_lookups_total{result}`, `rollwise_analyses_in_flight`,
+//! `rollwise_store_errors_total{op,kind}` (history store failures; never a
+//! verdict's), `rollwise_remediations_skipped_total{reason}`.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -59,6 +61,17 @@ struct CacheLabels {
     result: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    op: String,
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn seconds_histogram() -> Histogram {
@@ -77,6 +90,8 @@ pub struct Metrics {
     http: Family<HttpLabels, Counter>,
     cache: Family<CacheLabels, Counter>,
     in_flight: Gauge,
+    store_errors: Family<StoreLabels, Counter>,
+    remediations_skipped: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -124,7 +139,7 @@ impl Metrics {
         let cache = Family::<CacheLabels, Counter>::default();
         r.register(
             "cache_lookups",
-            "Analyze calls by how they were answered: started, joined a running analysis, or from cache",
+            "Analyze calls by how they were answered: started, joined a running analysis, from cache, or from another replica's stored record (replica)",
             cache.clone(),
         );
         let in_flight = Gauge::default();
@@ -133,8 +148,22 @@ impl Metrics {
             "Analyses running now",
             in_flight.clone(),
         );
+        let store_errors = Family::<StoreLabels, Counter>::default();
+        r.register(
+            "store_errors",
+            "History store operations that failed, by operation and kind (verdicts are answered regardless)",
+            store_errors.clone(),
+        );
+        let remediations_skipped = Family::<ReasonLabels, Counter>::default();
+        r.register(
+            "remediations_skipped",
+            "Confident aborts not remediated, by reason (a PR exists for the revision, another replica holds it)",
+            remediations_skipped.clone(),
+        );
         Metrics {
             registry: Mutex::new(r),
+            store_errors,
+            remediations_skipped,
             analyses,
             analysis_seconds,
             tokens,
@@ -202,6 +231,48 @@ impl Metrics {
                 result: result.into(),
             })
             .inc();
+    }
+
+    /// A failed store operation: logged here, counted in `/metrics`.
+    pub fn store_error(&self, op: &str, e: &crate::store::StoreError) {
+        tracing::warn!(op, error = %e, "history store operation failed");
+        self.store_errors
+            .get_or_create(&StoreLabels {
+                op: op.into(),
+                kind: e.kind().into(),
+            })
+            .inc();
+    }
+
+    /// Failed store operations so far (all kinds) for `op`.
+    pub fn store_error_count(&self, op: &str) -> u64 {
+        ["backend", "timeout", "migration", "decode", "url"]
+            .iter()
+            .map(|k| {
+                self.store_errors
+                    .get_or_create(&StoreLabels {
+                        op: op.into(),
+                        kind: (*k).into(),
+                    })
+                    .get()
+            })
+            .sum()
+    }
+
+    pub fn remediation_skipped(&self, reason: &str) {
+        self.remediations_skipped
+            .get_or_create(&ReasonLabels {
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn remediation_skipped_count(&self, reason: &str) -> u64 {
+        self.remediations_skipped
+            .get_or_create(&ReasonLabels {
+                reason: reason.into(),
+            })
+            .get()
     }
 
     pub fn in_flight(&self) -> &Gauge {

@@ -14,6 +14,7 @@ pub mod analyzer;
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod history;
 pub mod hooks;
 pub mod metrics;
 mod routes;
@@ -29,20 +30,22 @@ use tokio::sync::Semaphore;
 
 pub use analyzer::{Analyzer, Judged};
 pub use config::ServerConfig;
+pub use history::History;
 pub use metrics::Metrics;
 
 use crate::error::{Error, Result};
 use crate::gather::EvidenceSource;
 use crate::llm::BoxFuture;
-use crate::store::{AnalysisRecord, MemoryStore};
+use crate::store::{AnalysisRecord, Store};
 use cache::AnalysisCache;
 
 /// Something to do with every finished analysis (post to Slack, start the
 /// remediation agent). The hooks run one after another, in the order given,
 /// in a task of their own after the reply is decided: they can neither change
-/// the verdict nor delay the answer to the caller.
+/// the verdict nor delay the answer to the caller. They record what they
+/// did through `history` (whose failures are logged and counted, never theirs).
 pub trait VerdictHook: Send + Sync + std::fmt::Debug {
-    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, store: Arc<MemoryStore>) -> BoxFuture<'a, ()>;
+    fn after<'a>(&'a self, rec: Arc<AnalysisRecord>, history: History) -> BoxFuture<'a, ()>;
 }
 
 /// Everything the handlers share.
@@ -54,7 +57,8 @@ pub struct AppState {
     /// Where `/v1/analyze`, `/a2a/analyze` and Flagger get evidence; `None`
     /// when no cluster is configured (those routes then answer 503).
     pub source: Option<Arc<dyn EvidenceSource>>,
-    pub store: Arc<MemoryStore>,
+    /// The history (page, PR dedupe, cross-replica answers); see [`History`].
+    pub history: History,
     pub cache: Arc<AnalysisCache>,
     pub metrics: Arc<Metrics>,
     /// The bearer token the analyze endpoints require (`None`: open, only with
@@ -77,7 +81,10 @@ pub struct StateParts {
     pub token: Option<String>,
     pub hooks: Vec<Arc<dyn VerdictHook>>,
     pub metrics: Arc<Metrics>,
-    pub store: Option<Arc<MemoryStore>>,
+    /// `None`: a memory store of `[server] store-capacity` analyses.
+    pub store: Option<Store>,
+    /// Who this process is in claims; `None`: `rollwise-<random>`.
+    pub holder: Option<String>,
 }
 
 impl AppState {
@@ -95,9 +102,15 @@ impl AppState {
             deadline: p.cfg.deadline()?,
             analysis_timeout: p.cfg.analysis_timeout()?,
             cache: AnalysisCache::new(p.cfg.cache_ttl()?, 10_000),
-            store: p
-                .store
-                .unwrap_or_else(|| Arc::new(MemoryStore::new(p.cfg.store_capacity))),
+            history: History {
+                store: p
+                    .store
+                    .unwrap_or_else(|| Store::memory(p.cfg.store_capacity)),
+                metrics: Arc::clone(&p.metrics),
+                holder: p
+                    .holder
+                    .unwrap_or_else(|| crate::store::holder_identity(|_| None)),
+            },
             permits: Arc::new(Semaphore::new(p.cfg.max_concurrent_analyses)),
             default_window,
             max_window,

@@ -22,7 +22,7 @@ use super::{AppState, validate};
 use crate::evidence::{Decision, Evidence};
 use crate::gather::{GatherRequest, PodSelector};
 use crate::judge::Severity;
-use crate::store::{AnalysisRecord, Origin};
+use crate::store::{AnalysisRecord, Claim, Origin};
 use crate::verdict::{RolloutSummary, Verdict};
 
 // ---------------------------------------------------------------- middleware
@@ -192,13 +192,64 @@ fn start(
     tokio::spawn(
         async move {
             let _permit = permit;
+            let digest = ticket.key().digest();
+            let claim = format!("analyze/{digest}");
+            if let Some(rec) = another_replica(&st2, &digest, &claim).await {
+                // Answered from the record another replica stored: its
+                // hooks already ran there.
+                st2.metrics.cache_lookup("replica");
+                ticket.finish(rec);
+                return;
+            }
             let rec = analyse(&st2, ticket.id.clone(), origin, input, extra).await;
+            // The verdict is answered first; the history follows.
             ticket.finish(Arc::clone(&rec));
+            st2.history.insert(Arc::clone(&rec), Some(&digest)).await;
+            if st2.history.store.is_shared() {
+                st2.history.release(&claim, &st2.history.holder).await;
+            }
             after(&st2, rec);
         }
         .instrument(span),
     );
     Ok(rx)
+}
+
+/// How often a replica that lost the claim for a key looks for the winner's
+/// record.
+const REPLICA_POLL: Duration = Duration::from_millis(200);
+
+/// With a shared store (several replicas), one analysis per key: a fresh
+/// record for the key answers; else the claim `analyze/<digest>` decides
+/// who analyses, and the others poll for its record until the claim
+/// expires, when one of them takes over. `None`: analyse here (the claim is
+/// ours, or the store cannot tell: better twice than not at all). With a
+/// store of this process alone, the in-process single-flight is all there is.
+async fn another_replica(st: &AppState, digest: &str, claim: &str) -> Option<Arc<AnalysisRecord>> {
+    let h = &st.history;
+    if !h.store.is_shared() {
+        return None;
+    }
+    // Above the longest an analysis may run, so a live holder keeps it.
+    let ttl = st.analysis_timeout + Duration::from_secs(15);
+    let fresh_ms = i64::try_from(st.cache.ttl().as_millis()).unwrap_or(i64::MAX);
+    let give_up = Instant::now() + ttl * 2;
+    loop {
+        let since = crate::store::now_ms().saturating_sub(fresh_ms);
+        if let Some(rec) = h.latest_for_key(digest, since).await {
+            return Some(rec);
+        }
+        match h.claim(claim, &h.holder, ttl).await {
+            Ok(Claim::Won) | Err(()) => return None,
+            Ok(Claim::HeldBy { holder, expires_ms }) => {
+                tracing::debug!(%holder, expires_ms, "another replica is analysing this key");
+                if Instant::now() >= give_up {
+                    return None;
+                }
+                tokio::time::sleep(REPLICA_POLL).await;
+            }
+        }
+    }
 }
 
 async fn wait(
@@ -291,7 +342,7 @@ async fn analyse(
     );
     let created = jiff::Timestamp::now().as_millisecond();
     let ev = ev.unwrap_or_else(|| Arc::new(empty_evidence(&verdict.rollout)));
-    st.store.insert(AnalysisRecord::new(
+    Arc::new(AnalysisRecord::new(
         id, origin, created, verdict, &ev, templates,
     ))
 }
@@ -335,10 +386,10 @@ fn after(st: &Arc<AppState>, rec: Arc<AnalysisRecord>) {
         return;
     }
     let hooks = st.hooks.clone();
-    let store = Arc::clone(&st.store);
+    let history = st.history.clone();
     tokio::spawn(async move {
         for hook in hooks {
-            hook.after(Arc::clone(&rec), Arc::clone(&store)).await;
+            hook.after(Arc::clone(&rec), history.clone()).await;
         }
     });
 }
@@ -456,8 +507,10 @@ pub async fn verdicts(
         .instrument(span)
         .await;
     drop(permit);
-    after(&st, Arc::clone(&rec));
-    Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)))
+    let reply = AnalyzeReply::from_record(&rec, &st.public_url);
+    st.history.insert(Arc::clone(&rec), None).await;
+    after(&st, rec);
+    Ok(Json(reply))
 }
 
 /// `POST /a2a/analyze`: the metric-ai plugin's agent contract.

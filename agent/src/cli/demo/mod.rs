@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::evidence::{Decision, Evidence, EvidenceSource, parse_bytes};
 use crate::llm::HybridJudge;
 use crate::logs::diff::TemplateDiff;
-use crate::store::{AnalysisRecord, MemoryStore, Origin};
+use crate::store::{AnalysisRecord, Origin, Store};
 use crate::verdict::Verdict;
 
 use super::{render_verdict, stdout_error};
@@ -185,8 +185,8 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
         bad_ev,
         Some(bad_diff.clone()),
     );
-    let store = Arc::new(MemoryStore::new(16));
-    let rec = store.insert(rec);
+    let store = Store::memory(16);
+    let rec = Arc::new(rec);
     let rollout = format!(
         "{}/{}",
         rec.verdict.rollout.namespace, rec.verdict.rollout.name
@@ -196,14 +196,16 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let remediation_ev = remediation::scenario()?;
     let ok = rt.block_on(async {
-        let server = page::serve(Arc::clone(&store), opts.port).await?;
+        store.insert(Arc::clone(&rec), None).await?;
+        let server = page::serve(store.clone(), opts.port).await?;
 
         // 3: the Slack message, captured locally.
         pb.set_message("posting the verdict to a local Slack listener");
         let capture = slack::post_and_capture(&rec, &server.base).await?;
         if let Some(o) = &capture.outcome {
-            let o = o.clone();
-            store.update(&id, move |r| r.notifications.push(o));
+            store
+                .add_notification(&id, o, jiff::Timestamp::now().as_millisecond())
+                .await?;
         }
         pb.inc(1);
         say(&pb, json, &render_slack(&bad.scenario, &capture))?;

@@ -1,14 +1,13 @@
-//! The demo's verdict page: the real page router over a [`MemoryStore`],
+//! The demo's verdict page: the real page router over a memory [`Store`],
 //! served on 127.0.0.1 and fetched once to prove it is up.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::page::{PageConfig, router};
-use crate::store::MemoryStore;
+use crate::store::Store;
 
 /// The page server, running on the caller's runtime until dropped.
 pub struct PageServer {
@@ -45,7 +44,7 @@ impl PageCheck {
 }
 
 /// Binds 127.0.0.1:`port` (0: any free port) and serves the page router.
-pub async fn serve(store: Arc<MemoryStore>, port: u16) -> Result<PageServer> {
+pub async fn serve(store: Store, port: u16) -> Result<PageServer> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| Error::Io {
