@@ -89,12 +89,19 @@ fn an_abort_is_announced_and_gets_one_draft_pr_linked_from_the_record() {
     let id = reply.body["analysisId"].as_str().unwrap().to_owned();
 
     let t = Instant::now();
+    // The record is written just after the reply, then updated by the hooks.
     let rec = loop {
-        let rec = rt.block_on(st.history.store.get(&id)).unwrap().unwrap();
-        if rec.pr.is_some() && rec.notifications.len() >= 2 || t.elapsed() > Duration::from_secs(60)
+        let rec = rt.block_on(st.history.store.get(&id)).unwrap();
+        if let Some(rec) = rec
+            && (rec.pr.is_some() && rec.notifications.len() >= 2
+                || t.elapsed() > Duration::from_secs(60))
         {
             break rec;
         }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the record never arrived"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let pr = rec.pr.clone().expect("the record links the PR");
@@ -248,12 +255,11 @@ fn the_agent_reads_the_cluster_through_read_only_tools_before_fixing() {
     assert_eq!(reply.body["verdict"], "abort", "{}", reply.text);
     let id = reply.body["analysisId"].as_str().unwrap().to_owned();
     let t = Instant::now();
+    // The record is written just after the reply (None until then).
     while rt
         .block_on(st.history.store.get(&id))
         .unwrap()
-        .unwrap()
-        .pr
-        .is_none()
+        .is_none_or(|r| r.pr.is_none())
         && t.elapsed() < Duration::from_secs(60)
     {
         std::thread::sleep(Duration::from_millis(100));

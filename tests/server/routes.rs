@@ -508,6 +508,34 @@ async fn hooks_run_after_the_reply_without_delaying_it() {
 }
 
 #[tokio::test]
+async fn shutdown_waits_for_the_hooks_a_verdict_started() {
+    let hook = Arc::new(SlowHook::default());
+    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
+        cfg: rollwise::server::ServerConfig::default(),
+        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
+            Default::default(),
+            Default::default(),
+        )),
+        source: Some(Arc::new(FakeSource::with(&[ABORT]))),
+        token: Some(TOKEN.into()),
+        hooks: vec![hook.clone()],
+        metrics: Arc::new(rollwise::server::Metrics::new()),
+        store: None,
+        holder: None,
+    })
+    .unwrap();
+    let r = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(hook.seen.lock().unwrap().is_empty());
+    // SIGTERM right after the reply: drain returns only once the (300 ms)
+    // hook has posted, well within its bound.
+    let started = std::time::Instant::now();
+    st.drain().await;
+    assert_eq!(hook.seen.lock().unwrap().len(), 1, "the hook was cut off");
+    assert!(started.elapsed() < rollwise::server::HOOK_DRAIN);
+}
+
+#[tokio::test]
 async fn replay_mode_answers_from_a_directory_of_bundles() {
     let dir = crate::cli::repo_path("evals/scenarios/public");
     let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();

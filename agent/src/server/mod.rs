@@ -66,6 +66,8 @@ pub struct AppState {
     pub token: Option<String>,
     pub hooks: Vec<Arc<dyn VerdictHook>>,
     permits: Arc<Semaphore>,
+    /// One permit per running hook task, so shutdown can wait for them.
+    hook_slots: Arc<Semaphore>,
     deadline: Duration,
     analysis_timeout: Duration,
     default_window: Duration,
@@ -112,6 +114,7 @@ impl AppState {
                     .unwrap_or_else(|| crate::store::holder_identity(|_| None)),
             },
             permits: Arc::new(Semaphore::new(p.cfg.max_concurrent_analyses)),
+            hook_slots: Arc::new(Semaphore::new(HOOK_SLOTS)),
             default_window,
             max_window,
             analyzer: p.analyzer,
@@ -124,7 +127,9 @@ impl AppState {
     }
 
     /// Wait until every running analysis is done (graceful shutdown), at most
-    /// one analysis timeout.
+    /// one analysis timeout, then for the hooks they started (the Slack
+    /// message, a remediation) at most [`HOOK_DRAIN`]. A remediation cut off
+    /// there keeps its claim until the claim expires.
     pub async fn drain(&self) {
         let all = u32::try_from(self.cfg.max_concurrent_analyses).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(
@@ -132,8 +137,30 @@ impl AppState {
             self.permits.acquire_many(all),
         )
         .await;
+        let hooks = u32::try_from(HOOK_SLOTS).unwrap_or(u32::MAX);
+        if tokio::time::timeout(HOOK_DRAIN, self.hook_slots.acquire_many(hooks))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = HOOK_SLOTS - self.hook_slots.available_permits(),
+                "shutting down with verdict hooks still running"
+            );
+        }
+    }
+
+    /// A slot for one hook task, held until it ends; `None` when all are
+    /// taken (the task then runs untracked rather than not at all).
+    pub(crate) fn hook_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.hook_slots).try_acquire_owned().ok()
     }
 }
+
+/// Hook tasks tracked for graceful shutdown.
+const HOOK_SLOTS: usize = 256;
+/// How long shutdown waits for running hooks after the analyses: a Slack post
+/// (bounded by its own timeouts) fits; a long remediation may not.
+pub const HOOK_DRAIN: Duration = Duration::from_secs(20);
 
 /// The whole service as one router (the verdict page is merged by the caller).
 pub fn router(state: Arc<AppState>) -> Router {

@@ -387,7 +387,9 @@ fn after(st: &Arc<AppState>, rec: Arc<AnalysisRecord>) {
     }
     let hooks = st.hooks.clone();
     let history = st.history.clone();
+    let slot = st.hook_slot();
     tokio::spawn(async move {
+        let _slot = slot;
         for hook in hooks {
             hook.after(Arc::clone(&rec), history.clone()).await;
         }
