@@ -476,10 +476,9 @@ impl rollwise::server::VerdictHook for SlowHook {
     }
 }
 
-#[tokio::test]
-async fn hooks_run_after_the_reply_without_delaying_it() {
-    let hook = Arc::new(SlowHook::default());
-    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
+/// A service with `hook` after every verdict.
+fn with_hook(hook: Arc<SlowHook>) -> Arc<rollwise::server::AppState> {
+    rollwise::server::AppState::new(rollwise::server::StateParts {
         cfg: rollwise::server::ServerConfig::default(),
         analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
             Default::default(),
@@ -487,12 +486,18 @@ async fn hooks_run_after_the_reply_without_delaying_it() {
         )),
         source: Some(Arc::new(FakeSource::with(&[ABORT]))),
         token: Some(TOKEN.into()),
-        hooks: vec![hook.clone()],
+        hooks: vec![hook],
         metrics: Arc::new(rollwise::server::Metrics::new()),
         store: None,
         holder: None,
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn hooks_run_after_the_reply_without_delaying_it() {
+    let hook = Arc::new(SlowHook::default());
+    let st = with_hook(Arc::clone(&hook));
     let r = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
     assert_eq!(r.status, StatusCode::OK);
     // The reply came before the (300 ms) hook finished: it did not wait for it.
@@ -510,20 +515,7 @@ async fn hooks_run_after_the_reply_without_delaying_it() {
 #[tokio::test]
 async fn shutdown_waits_for_the_hooks_a_verdict_started() {
     let hook = Arc::new(SlowHook::default());
-    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
-        cfg: rollwise::server::ServerConfig::default(),
-        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
-            Default::default(),
-            Default::default(),
-        )),
-        source: Some(Arc::new(FakeSource::with(&[ABORT]))),
-        token: Some(TOKEN.into()),
-        hooks: vec![hook.clone()],
-        metrics: Arc::new(rollwise::server::Metrics::new()),
-        store: None,
-        holder: None,
-    })
-    .unwrap();
+    let st = with_hook(Arc::clone(&hook));
     let r = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(hook.seen.lock().unwrap().is_empty());
