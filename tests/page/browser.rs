@@ -89,10 +89,7 @@ fn console_errors(stderr: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_in_headless_chromium_without_console_errors() {
     let Some(bin) = chromium() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but chromium is missing: scripts/setup.sh must install it");
-        }
-        eprintln!("SKIPPED: chromium not installed (scripts/setup.sh installs it)");
+        crate::cli::missing("chromium");
         return;
     };
     // The page router, plus a control page that breaks the same policy: an

