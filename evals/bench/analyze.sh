@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-7}
-bundle=evals/scenarios/public/p11-bidder-large-log-redis-pool.json
+bundle=evals/scenarios/tune/public/p11-bidder-large-log-redis-pool.json
 cargo build --release --locked -p rollwise --bin rollwise >&2
 bin=./target/release/rollwise
 lines=$(python3 -c "import json,sys; d=json.load(open('$bundle')); print(sum(len(p['lines']) for s in d['logs'].values() for p in s))")

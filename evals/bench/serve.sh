@@ -18,7 +18,7 @@ token=bench-token
 tmp=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 ROLLWISE_API_TOKEN=$token ROLLWISE_LOG=warn "$bin" serve --listen "127.0.0.1:$port" \
-  --evidence-dir evals/scenarios/public --llm off &
+  --evidence-dir evals/scenarios/tune/public --llm off &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -26,7 +26,7 @@ body='{"namespace":"rollouts-demo","rollout":"rollouts-demo","canaryHash":"j5cdh
 python3 - "$body" <<'PY'
 import json, sys
 b = json.loads(sys.argv[1])
-d = json.load(open("evals/scenarios/public/p01-rollouts-demo-bad-red.json"))
+d = json.load(open("evals/scenarios/tune/public/p01-rollouts-demo-bad-red.json"))
 assert (d["rollout"]["namespace"], d["rollout"]["name"], d["rollout"]["canaryHash"], d["rollout"]["stableHash"]) == (b["namespace"], b["rollout"], b["canaryHash"], b["stableHash"]), "bench body does not match p01"
 PY
 first=$(curl -s -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
@@ -48,7 +48,7 @@ result=$(grep '^RESULT' "$tmp/wrk.txt")
 rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.txt")
 get() { echo "$result" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
 
-bundle=evals/scenarios/public/p11-bidder-large-log-redis-pool.json
+bundle=evals/scenarios/tune/public/p11-bidder-large-log-redis-pool.json
 times=()
 for _ in $(seq "$runs"); do
   t=$(curl -s -o "$tmp/v.json" -w '%{time_total}' -X POST -H "Authorization: Bearer $token" \
@@ -61,7 +61,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 {
   echo "# Benchmark: rollwise serve"
   echo
-  echo "Command: \`evals/bench/serve.sh $secs $runs\` (release build, loopback, \`--evidence-dir evals/scenarios/public --llm off\`)."
+  echo "Command: \`evals/bench/serve.sh $secs $runs\` (release build, loopback, \`--evidence-dir evals/scenarios/tune/public --llm off\`)."
   echo
   echo "| what | value | target |"
   echo "| --- | --- | --- |"

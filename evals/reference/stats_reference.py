@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def scenario_metric(file, metric):
-    bundle = json.loads((ROOT / "evals/scenarios/public" / file).read_text())
+    bundle = json.loads((ROOT / "evals/scenarios/tune/public" / file).read_text())
     (m,) = [m for m in bundle["metrics"] if m["name"] == metric]
     return [float(v) for v in m["canary"]], [float(v) for v in m["stable"]]
 

@@ -35,7 +35,7 @@ pub fn missing(what: &str) {
 }
 
 pub fn public(name: &str) -> String {
-    repo_path(&format!("evals/scenarios/public/{name}"))
+    repo_path(&format!("evals/scenarios/tune/public/{name}"))
         .display()
         .to_string()
 }

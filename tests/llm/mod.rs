@@ -36,14 +36,14 @@ pub fn local_venv() -> Option<std::path::PathBuf> {
 
 pub fn scenario(name: &str) -> Evidence {
     load_file(
-        &repo_path(&format!("evals/scenarios/public/{name}")),
+        &repo_path(&format!("evals/scenarios/tune/public/{name}")),
         DEFAULT_MAX_BYTES,
     )
     .unwrap()
 }
 
 fn public_scenarios() -> Vec<Evidence> {
-    let mut files: Vec<_> = std::fs::read_dir(repo_path("evals/scenarios/public"))
+    let mut files: Vec<_> = std::fs::read_dir(repo_path("evals/scenarios/tune/public"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))

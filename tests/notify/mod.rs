@@ -234,7 +234,7 @@ pub fn judge() -> Judge {
 
 pub fn public_scenario(name: &str) -> Evidence {
     rollwise::evidence::load_file(
-        &repo_path(&format!("evals/scenarios/public/{name}")),
+        &repo_path(&format!("evals/scenarios/tune/public/{name}")),
         rollwise::evidence::DEFAULT_MAX_BYTES,
     )
     .unwrap()
@@ -259,7 +259,7 @@ pub fn record(id: &str, ev: &Evidence) -> AnalysisRecord {
 
 /// Every public scenario file name, sorted.
 pub fn public_scenarios() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(repo_path("evals/scenarios/public"))
+    let mut names: Vec<String> = std::fs::read_dir(repo_path("evals/scenarios/tune/public"))
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -27,7 +27,7 @@ const TOKEN: &str = "test-token-not-a-secret-7f3a";
 /// A credential planted in the canary's logs: it must never reach GitHub.
 const PLANTED: &str = "ghp_R0llw1sePlantedT0kenAbCdEfGhIjKlMn0123";
 const FAULTY: &str = "internal/pricing/discount.go";
-const SCENARIO: &str = "evals/scenarios/remediation/r01-cart-go-index-out-of-range.json";
+const SCENARIO: &str = "evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json";
 const SCRIPT: &str = "evals/remediation-scripts/r01-cart-go-index-out-of-range.json";
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -461,7 +461,7 @@ fn eval_scores_the_fix_and_can_fail() {
             "eval",
             "--remediate",
             "--scenarios",
-            "evals/scenarios/remediation",
+            "evals/scenarios/tune/remediation",
             "--remediation-scripts",
             "evals/remediation-scripts",
         ])

@@ -20,7 +20,7 @@ use crate::notify::{Canned, FakeSlack, assert_valid_message};
 use crate::remediate::fake_github::FakeGithub;
 
 const GH_TOKEN: &str = "test-token-not-a-secret-7f3a";
-const SCENARIO: &str = "evals/scenarios/remediation/r01-cart-go-index-out-of-range.json";
+const SCENARIO: &str = "evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json";
 const SCRIPT: &str = "evals/remediation-scripts/r01-cart-go-index-out-of-range.json";
 
 #[test]

@@ -23,7 +23,7 @@ use tower::ServiceExt;
 pub const TOKEN: &str = "s3cr3t-t0ken";
 
 pub fn scenario(name: &str) -> Evidence {
-    let path = crate::cli::repo_path(&format!("evals/scenarios/public/{name}"));
+    let path = crate::cli::repo_path(&format!("evals/scenarios/tune/public/{name}"));
     rollwise::evidence::load_file(&path, 1 << 28).unwrap()
 }
 

@@ -300,7 +300,7 @@ async fn without_a_cluster_gathering_routes_say_so_and_verdicts_still_work() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["error"]["code"], "no_cluster");
     let bundle = std::fs::read_to_string(crate::cli::repo_path(&format!(
-        "evals/scenarios/public/{ABORT}"
+        "evals/scenarios/tune/public/{ABORT}"
     )))
     .unwrap();
     let auth = format!("Bearer {TOKEN}");
@@ -529,7 +529,7 @@ async fn shutdown_waits_for_the_hooks_a_verdict_started() {
 
 #[tokio::test]
 async fn replay_mode_answers_from_a_directory_of_bundles() {
-    let dir = crate::cli::repo_path("evals/scenarios/public");
+    let dir = crate::cli::repo_path("evals/scenarios/tune/public");
     let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();
     assert_eq!(src.len(), 24);
     let st = rollwise::server::AppState::new(rollwise::server::StateParts {

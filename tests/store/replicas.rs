@@ -88,7 +88,7 @@ fn remediation(metrics: Arc<Metrics>) -> RemediationHook {
 /// remediating, then after B's PR is recorded.
 async fn one_remediation_per_revision(a: Store, b: Store) {
     let ev = rollwise::evidence::load_file(
-        &repo_path("evals/scenarios/remediation/r01-cart-go-index-out-of-range.json"),
+        &repo_path("evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json"),
         1 << 24,
     )
     .unwrap();

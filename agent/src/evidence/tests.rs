@@ -131,7 +131,7 @@ fn assert_located(e: &Invalid, field: &str, message_part: &str) {
 }
 
 fn public_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/scenarios/public")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/scenarios/tune/public")
 }
 
 #[test]

@@ -1026,7 +1026,7 @@ mod tests {
     #[test]
     fn records_cover_all_real_scenario_lines() -> crate::Result<()> {
         let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/scenarios/public");
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/scenarios/tune/public");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             println!("skipping: {} not found", dir.display());
             return Ok(());

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate rollwise's own labelled canary scenarios (evidence bundle v1).
 
-    python3 evals/scenarios/gen/generate.py --out evals/scenarios/own
+    python3 evals/scenarios/gen/generate.py --out evals/scenarios/tune/own
 
 Standard library only. Every scenario has its own fixed seed, so the output is
 byte-for-byte reproducible. Each scenario simulates individual requests per pod
@@ -2191,7 +2191,7 @@ def readme(rows, total):
     out = ["# Own canary scenarios", "",
            "Labelled evidence bundles (format: [../FORMAT.md](../FORMAT.md), version 1), written by rollwise's",
            "own generator [../gen/generate.py](../gen/generate.py) (stdlib only, fixed seeds, reproducible):",
-           "", "    python3 evals/scenarios/gen/generate.py --out evals/scenarios/own", "",
+           "", "    python3 evals/scenarios/gen/generate.py --out evals/scenarios/tune/own", "",
            "They complement the public set with stacks and failure kinds it does not cover: Rails/Puma and",
            "lograge, PHP-FPM/Laravel with an nginx sidecar, ASP.NET Core console logs (multi-line exceptions)",
            "and Serilog compact JSON, Elixir/Phoenix, Rust axum (panic) and actix-web, Kotlin/Ktor, Quarkus,",
@@ -2224,7 +2224,7 @@ def readme(rows, total):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="evals/scenarios/own")
+    ap.add_argument("--out", default="evals/scenarios/tune/own")
     ap.add_argument("--only", default=None, help="generate only scenarios whose name contains this")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

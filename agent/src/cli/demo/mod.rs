@@ -31,19 +31,19 @@ use super::{render_verdict, stdout_error};
 const EXAMPLES: &[(&str, &[u8])] = &[
     (
         "p01-rollouts-demo-bad-red.json",
-        include_bytes!("../../../../evals/scenarios/public/p01-rollouts-demo-bad-red.json"),
+        include_bytes!("../../../../evals/scenarios/tune/public/p01-rollouts-demo-bad-red.json"),
     ),
     (
         "p07-payment-service-npe-refunds.json",
-        include_bytes!("../../../../evals/scenarios/public/p07-payment-service-npe-refunds.json"),
+        include_bytes!("../../../../evals/scenarios/tune/public/p07-payment-service-npe-refunds.json"),
     ),
     (
         "p12-rollouts-demo-blue-to-yellow.json",
-        include_bytes!("../../../../evals/scenarios/public/p12-rollouts-demo-blue-to-yellow.json"),
+        include_bytes!("../../../../evals/scenarios/tune/public/p12-rollouts-demo-blue-to-yellow.json"),
     ),
     (
         "p21-ratings-no-traffic.json",
-        include_bytes!("../../../../evals/scenarios/public/p21-ratings-no-traffic.json"),
+        include_bytes!("../../../../evals/scenarios/tune/public/p21-ratings-no-traffic.json"),
     ),
 ];
 

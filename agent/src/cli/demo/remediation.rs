@@ -17,7 +17,7 @@ use crate::remediate::{Bounds, RemediationOutcome, Remediator, RepoTarget, polic
 
 pub const SCENARIO_NAME: &str = "r01-cart-go-index-out-of-range.json";
 const SCENARIO: &[u8] =
-    include_bytes!("../../../../evals/scenarios/remediation/r01-cart-go-index-out-of-range.json");
+    include_bytes!("../../../../evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json");
 /// The recorded agent turns for [`SCENARIO`] (what `rollwise remediate --script` replays).
 const SCRIPT: &[u8] =
     include_bytes!("../../../../evals/remediation-scripts/r01-cart-go-index-out-of-range.json");
