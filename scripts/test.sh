@@ -16,8 +16,11 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo build (the rollwise binary used by the eval gate)"
-cargo build --locked -p rollwise --bin rollwise
+# One compilation of the tree for the tests: nextest's build also builds the
+# rollwise binary (the integration tests run it), with the same features, and
+# the eval gate uses that binary. (clippy's check build is the only other one.)
+step "cargo nextest run --no-run (builds the tests and the rollwise binary once)"
+cargo nextest run --workspace --locked --no-run
 
 step "eval gate: no false promote over evals/scenarios"
 mkdir -p target/eval

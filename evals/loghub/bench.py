@@ -1,7 +1,7 @@
 """LogHub grouping accuracy and throughput: rollwise's template miner vs drain3.
 
 Run through bench.sh, which builds rollwise and provides the venv. Datasets are
-read from LOGHUB_DIR (default /work/shared/data/loghub): for each
+read from LOGHUB_DIR (default evals/loghub/data, the repository's copy): for each
 <Name>/<Name>_2k.log_structured.csv, the Content column is the input (one
 message per line) and EventId the ground truth. Nothing from LogHub is written
 into the repository; the throughput corpus is a temporary file.
@@ -21,7 +21,8 @@ from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-LOGHUB_DIR = os.environ.get("LOGHUB_DIR", "/work/shared/data/loghub")
+LOGHUB_DIR = os.environ.get(
+    "LOGHUB_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 ROLLWISE = os.environ.get("ROLLWISE_CLUSTER", "target/release/examples/cluster")
 THROUGHPUT_LINES = int(os.environ.get("THROUGHPUT_LINES", "1000000"))
 CORE = os.environ.get("BENCH_CORE", "0")

@@ -1,10 +1,10 @@
 //! The PromQL path against a real Prometheus (Debian's `prometheus`, from
 //! scripts/setup.sh): canary and stable series are written as OpenMetrics,
 //! turned into TSDB blocks by `promtool tsdb create-blocks-from openmetrics`,
-//! and served by `prometheus` on a free loopback port. In CI (CI=true) a
-//! missing Prometheus fails the tests rather than skipping them.
+//! and served by `prometheus` on a free loopback port. A missing Prometheus
+//! fails the tests (never a skip).
 
-// The tests report what they measured (and, outside CI, why they skipped).
+// The tests report what they measured (or, when a component is missing, which install step to run).
 #![allow(clippy::print_stderr)]
 
 use std::fmt::Write as _;
@@ -124,11 +124,10 @@ fn openmetrics(sides: &[SideSeries], start: i64) -> String {
 }
 
 /// Start Prometheus over the canary-90%-success / stable-99.9% data set, or
-/// `None` (outside CI) when it is not installed.
+/// fail naming the install step when it is not installed.
 pub fn start() -> Option<PromServer> {
     if !(have("promtool") && have("prometheus")) {
-        crate::cli::missing("promtool/prometheus");
-        return None;
+        crate::cli::missing("promtool/prometheus (Debian package prometheus)");
     }
     let dir = tempfile::tempdir().unwrap();
     // Ten minutes of data ending five minutes ago, on a 15 s grid.

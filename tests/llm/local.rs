@@ -1,9 +1,8 @@
 //! One real run: the bundled SmolLM2-135M served by llama.cpp from the
 //! project's venv (scripts/setup.sh), on a free loopback port, must return a
-//! schema-valid verdict. In CI (CI=true) a missing venv fails the test rather
-//! than skipping it.
+//! schema-valid verdict. A missing venv fails the test (never a skip).
 
-// The test reports what it measured (and, outside CI, why it skipped).
+// The test reports what it measured (or, when a component is missing, which install step to run).
 #![allow(clippy::print_stderr)]
 
 use std::sync::Arc;

@@ -23,8 +23,8 @@ use fake::{FakeEndpoint, Reply};
 const ABORT: &str = r#"{"verdict":"abort","confidence":85,"summary":"The canary throws TypeError on postalCode.","reasons":["new error template on the canary"],"suspected_root_cause":"TypeError in validateAddress"}"#;
 const PROMOTE: &str = r#"{"verdict":"promote","confidence":100,"summary":"All good, promote.","reasons":["looks fine"],"suspected_root_cause":""}"#;
 
-/// The venv with the bundled local model (`$ROLLWISE_VENV`, else `.venv`), or
-/// `None` after [`crate::cli::missing`] has skipped the test (outside CI).
+/// The venv with the bundled local model (`$ROLLWISE_VENV`, else `.venv`).
+/// Fails the test through [`crate::cli::missing`] when the venv is absent.
 pub fn local_venv() -> Option<std::path::PathBuf> {
     let env_venv = std::env::var("ROLLWISE_VENV").ok();
     let venv = rollwise::llm::local::find_venv(env_venv.as_deref(), &repo_path(""));

@@ -4,10 +4,10 @@
 //! and CSP violations (checked against a control page that does violate the
 //! policy, so the check itself is known to work); a screenshot of a failing
 //! canary's page is taken (committed as docs/verdict-page.png with
-//! UPDATE_DOCS=1). Without Chromium the test skips, except under CI=true,
-//! where it fails.
+//! UPDATE_DOCS=1). Without Chromium the test fails (never skips), naming
+//! the install step.
 
-// The test reports what it measured (and, outside CI, why it skipped).
+// The test reports what it measured (or, when a component is missing, which install step to run).
 #![allow(clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
@@ -89,8 +89,7 @@ fn console_errors(stderr: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_in_headless_chromium_without_console_errors() {
     let Some(bin) = chromium() else {
-        crate::cli::missing("chromium");
-        return;
+        crate::cli::missing("chromium (Debian package chromium)");
     };
     // The page router, plus a control page that breaks the same policy: an
     // inline script and a style sheet whose hash the policy does not name.

@@ -1,8 +1,8 @@
 //! Plumbing with a real model: the bundled SmolLM2-135M on llama.cpp gets the
 //! agent's tool specs and must make at least one tool call that the loop
 //! parses and runs, within the bounds. The fix it proposes (if any) is not
-//! judged: a 135M model is not expected to fix Go code. In CI (CI=true) a
-//! missing venv fails the test rather than skipping it.
+//! judged: a 135M model is not expected to fix Go code. A missing venv fails
+//! the test (never a skip).
 
 #![allow(clippy::print_stderr)]
 
