@@ -351,11 +351,6 @@ def h04():
             t += 1.5
         w.L("canary", p, 27.4 + i, "INFO", "db", "connected to pgbouncer pool_mode=transaction")
 
-    def slow(r, off, pod, path):
-        return None
-
-    def acc(r, off, pod, path):
-        return None
     w.run(c_from=30.0)
     for side in ("canary", "stable"):
         pods = s.cpods if side == "canary" else s.spods
@@ -602,10 +597,10 @@ def h14():
     s.pod_start_events(s.cpods[0])
     for side, pods in (("canary", s.cpods), ("stable", s.spods)):
         for p in pods:
-            def fn(t, side=side):
+            def fn(t, side=side, thread=uid(s.r)):
                 r = s.r
                 out = kstreams(s.at(t), "INFO", "org.apache.kafka.streams.processor.internals.StreamThread",
-                               "stream-thread [order-enricher-%s-StreamThread-1] Processed %d total records, ran %d punctuators, and committed %d total tasks since the last update" % (uid(r), r.randint(2400, 2700), 0, 6))
+                               "stream-thread [order-enricher-%s-StreamThread-1] Processed %d total records, ran %d punctuators, and committed %d total tasks since the last update" % (thread, r.randint(2400, 2700), 0, 6))
                 if side == "canary" and r.random() < 0.8:
                     out += kstreams(s.at(t + 0.3), "INFO", "com.acme.enricher.DeadLetterHandler",
                                     "Record failed read-back verification, routed to order-enricher-dlq: topic=orders partition=%d offset=%d reason=\"corrupt record: CRC32C mismatch in value (schema id 1187)\"" % (r.randint(0, 11), r.randint(10**7, 10**8)))
