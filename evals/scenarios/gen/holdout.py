@@ -91,7 +91,8 @@ def sidekiq(d, lvl, logger, msg):
 
 
 def hexs_t(d):
-    return "%02x" % (d.microsecond % 251)
+    """One of Sidekiq's 5 worker threads (stable per-thread ids)."""
+    return ["ox", "q9", "1k", "bd", "7m"][d.microsecond % 5]
 
 
 def akka(d, lvl, logger, msg, sysname="akka"):
