@@ -668,7 +668,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn public_scenarios() -> Vec<Evidence> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../evals/scenarios/tune/public");
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../evals/scenarios/tune/public"
+        );
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .into_iter()
             .flatten()

@@ -7,7 +7,9 @@ fn eval_reports_scores_and_writes_json() {
     let out = rollwise(&[
         "eval",
         "--scenarios",
-        repo_path("evals/scenarios/tune/public").to_str().expect("utf8"),
+        repo_path("evals/scenarios/tune/public")
+            .to_str()
+            .expect("utf8"),
         "--json",
         json.to_str().expect("utf8"),
     ]);

@@ -931,7 +931,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn scenario(prefix: &str) -> Evidence {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../evals/scenarios/tune/public");
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../evals/scenarios/tune/public"
+        );
         let path = std::fs::read_dir(dir)
             .unwrap()
             .flatten()

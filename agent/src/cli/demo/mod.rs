@@ -35,11 +35,15 @@ const EXAMPLES: &[(&str, &[u8])] = &[
     ),
     (
         "p07-payment-service-npe-refunds.json",
-        include_bytes!("../../../../evals/scenarios/tune/public/p07-payment-service-npe-refunds.json"),
+        include_bytes!(
+            "../../../../evals/scenarios/tune/public/p07-payment-service-npe-refunds.json"
+        ),
     ),
     (
         "p12-rollouts-demo-blue-to-yellow.json",
-        include_bytes!("../../../../evals/scenarios/tune/public/p12-rollouts-demo-blue-to-yellow.json"),
+        include_bytes!(
+            "../../../../evals/scenarios/tune/public/p12-rollouts-demo-blue-to-yellow.json"
+        ),
     ),
     (
         "p21-ratings-no-traffic.json",

@@ -16,8 +16,9 @@ use crate::llm::scripted::ScriptedModel;
 use crate::remediate::{Bounds, RemediationOutcome, Remediator, RepoTarget, policy_for};
 
 pub const SCENARIO_NAME: &str = "r01-cart-go-index-out-of-range.json";
-const SCENARIO: &[u8] =
-    include_bytes!("../../../../evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json");
+const SCENARIO: &[u8] = include_bytes!(
+    "../../../../evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json"
+);
 /// The recorded agent turns for [`SCENARIO`] (what `rollwise remediate --script` replays).
 const SCRIPT: &[u8] =
     include_bytes!("../../../../evals/remediation-scripts/r01-cart-go-index-out-of-range.json");
