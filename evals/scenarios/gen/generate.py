@@ -2182,15 +2182,25 @@ def check(d):
             any(sec in e["message"] for e in d["events"]), sec
 
 
-def readme(rows, total):
-    cnt = {}
-    cat = {}
+def counts_section(rows, total):
+    """The README's "## Counts" section: scenarios by verdict, by category and verdict, and the size."""
+    cnt, cat = {}, {}
     for r in rows:
         cnt[r["verdict"]] = cnt.get(r["verdict"], 0) + 1
         cat[(r["category"], r["verdict"])] = cat.get((r["category"], r["verdict"]), 0) + 1
+    out = ["## Counts", "", "| verdict | count |", "| --- | --- |"]
+    for v in ("abort", "promote", "inconclusive"):
+        out.append("| %s | %d |" % (v, cnt.get(v, 0)))
+    out += ["| **total** | **%d** |" % len(rows), "", "| category | verdict | count |", "| --- | --- | --- |"]
+    for (c, v), n in sorted(cat.items(), key=lambda x: (x[0][1], x[0][0])):
+        out.append("| %s | %s | %d |" % (c, v, n))
+    return out + ["", "Total size: %.1f MiB." % (total / 1048576.0)]
+
+
+def readme(rows, total):
     out = ["# Own canary scenarios", "",
-           "Labelled evidence bundles (format: [../FORMAT.md](../FORMAT.md), version 1), written by rollwise's",
-           "own generator [../gen/generate.py](../gen/generate.py) (stdlib only, fixed seeds, reproducible):",
+           "Labelled evidence bundles (format: [../../FORMAT.md](../../FORMAT.md), version 1), written by rollwise's",
+           "own generator [../../gen/generate.py](../../gen/generate.py) (stdlib only, fixed seeds, reproducible):",
            "", "    python3 evals/scenarios/gen/generate.py --out evals/scenarios/tune/own", "",
            "They complement the public set with stacks and failure kinds it does not cover: Rails/Puma and",
            "lograge, PHP-FPM/Laravel with an nginx sidecar, ASP.NET Core console logs (multi-line exceptions)",
@@ -2206,14 +2216,9 @@ def readme(rows, total):
            "- `expected.rootCause` is filled for aborts and as a hint for inconclusive cases; empty for promotes.",
            "- `plantedSecrets` lists secrets planted verbatim in logs/events; they must never be output.",
            "- The reasoning for every non-obvious label is in the scenario's `description`.",
-           "- Files are generated; do not edit them by hand.", "",
-           "## Counts", "", "| verdict | count |", "| --- | --- |"]
-    for v in ("abort", "promote", "inconclusive"):
-        out.append("| %s | %d |" % (v, cnt.get(v, 0)))
-    out += ["| **total** | **%d** |" % len(rows), "", "| category | verdict | count |", "| --- | --- | --- |"]
-    for (c, v), n in sorted(cat.items(), key=lambda x: (x[0][1], x[0][0])):
-        out.append("| %s | %s | %d |" % (c, v, n))
-    out += ["", "Total size: %.1f MiB." % (total / 1048576.0), "", "## Files", "",
+           "- Files are generated; do not edit them by hand.", ""]
+    out += counts_section(rows, total)
+    out += ["", "## Files", "",
             "| file | verdict | category | pods canary/stable | log lines canary/stable | KiB | what it tests |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:

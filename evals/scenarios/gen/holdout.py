@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate import (Scn, E, P, X, check, hexs, ip, logn, rstr, uid, wpick,  # noqa: E402
+from generate import (Scn, counts_section, E, P, X, check, hexs, ip, logn, rstr, uid, wpick,  # noqa: E402
                       iso_ms, iso_us, clf)
 
 HOLDOUT = []
@@ -1204,10 +1204,6 @@ def h45():
 
 # ---------------------------------------------------------------- output
 def readme(rows, total):
-    cnt, cat = {}, {}
-    for r in rows:
-        cnt[r["verdict"]] = cnt.get(r["verdict"], 0) + 1
-        cat[(r["category"], r["verdict"])] = cat.get((r["category"], r["verdict"]), 0) + 1
     out = ["# Holdout canary scenarios", "",
            "Out-of-sample labelled evidence bundles (format: [../FORMAT.md](../FORMAT.md), version 1). No judging",
            "rule was written with them in view: they measure whether rules tuned on `../tune/` generalise.",
@@ -1226,14 +1222,9 @@ def readme(rows, total):
            "- h34/h35 have a metric without `better`: the current loader accepts them, a future loader refuses them;",
            "  either way the answer must not be promote.",
            "- Twins (same seed, same facts, metric written two ways): h09/h10, h11/h12, h36/h37.",
-           "- Files are generated; do not edit them by hand.", "",
-           "## Counts", "", "| verdict | count |", "| --- | --- |"]
-    for v in ("abort", "promote", "inconclusive"):
-        out.append("| %s | %d |" % (v, cnt.get(v, 0)))
-    out += ["| **total** | **%d** |" % len(rows), "", "| category | verdict | count |", "| --- | --- | --- |"]
-    for (c, v), n in sorted(cat.items(), key=lambda x: (x[0][1], x[0][0])):
-        out.append("| %s | %s | %d |" % (c, v, n))
-    out += ["", "Total size: %.1f MiB." % (total / 1048576.0), "", "## Files", "",
+           "- Files are generated; do not edit them by hand.", ""]
+    out += counts_section(rows, total)
+    out += ["", "## Files", "",
             "| file | verdict | category | log lines canary/stable | KiB |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
         out.append("| %s | %s | %s | %s | %d |" % (r["file"], r["verdict"], r["category"], r["lines"], r["kib"]))
