@@ -51,6 +51,9 @@ struct Rules {
     pem_header: Regex,
     whole_match: Vec<Rule>,
     url_credentials: Regex,
+    bare_credentials: Regex,
+    cli_flag: Regex,
+    cookie: Regex,
     authorization: Regex,
     bearer: Regex,
     key_value: Regex,
@@ -103,10 +106,40 @@ impl Rules {
                 "[REDACTED:stripe-key]",
             )?,
             rule(r"\bAIza[0-9A-Za-z_-]{35}", "[REDACTED:google-api-key]")?,
+            // The next four follow gitleaks' config/gitleaks.toml (gitlab-pat and
+            // its siblings, mailgun-private-api-token, shopify-*, twilio-api-key).
+            rule(
+                r"\bgl(?:pat|ptt|dt|rt|soat|cbt|imt|agent|oas|ffct)-[0-9A-Za-z_-]{20,}",
+                "[REDACTED:gitlab-token]",
+            )?,
+            rule(r"\bkey-[0-9a-zA-Z]{32}\b", "[REDACTED:mailgun-key]")?,
+            rule(
+                r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b",
+                "[REDACTED:shopify-token]",
+            )?,
+            rule(r"\bSK[0-9a-fA-F]{32}\b", "[REDACTED:twilio-key]")?,
+            // A Twilio auth token is 32 hex characters, logged as `auth=...` or
+            // `auth_token: ...` (hex alone is kept: it is what ids look like).
+            rule(
+                r#"(?i)(\bauth(?:[_-]?token)?["']?\s*[:=]\s*["']?)[0-9a-f]{32}\b"#,
+                "${1}[REDACTED:twilio-token]",
+            )?,
+            // OpenAI-style API keys (`sk-`, `sk-proj-`), npm and SendGrid tokens.
+            rule(
+                r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",
+                "[REDACTED:openai-key]",
+            )?,
+            rule(r"\bnpm_[A-Za-z0-9]{36}\b", "[REDACTED:npm-token]")?,
+            rule(
+                r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}",
+                "[REDACTED:sendgrid-key]",
+            )?,
+            // Azure shared access signatures: the `sig` parameter is the secret.
+            rule(r"\bsig=[A-Za-z0-9%+/=]{16,}", "sig=[REDACTED:azure-sas]")?,
         ];
         Ok(Rules {
             prefilter: Regex::new(
-                r"(?i)akia|asia|agpa|aida|aroa|anpa|anva|aipa|gh[pousr]_|github_pat_|xox|hooks\.slack|eyj|sk_live|sk_test|rk_live|rk_test|aiza|-----begin|://|bearer|authorization|pass|pwd|secret|token|api.?key|access.?key|private.?key|credential",
+                r"(?i)akia|asia|agpa|aida|aroa|anpa|anva|aipa|gh[pousr]_|github_pat_|xox|hooks\.slack|eyj|sk_live|sk_test|rk_live|rk_test|aiza|-----begin|://|bearer|authorization|pass|pwd|secret|token|api.?key|access.?key|private.?key|account.?key|credential|gl[a-z]{1,6}-|key-|shp|sk[0-9a-f]{32}|auth|sig=|cookie|sk-|npm_|sg\.|:[^\s@:/]+@",
             )?,
             pem: Regex::new(
                 r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
@@ -118,12 +151,27 @@ impl Rules {
             url_credentials: Regex::new(
                 r"\b([A-Za-z][A-Za-z0-9+.-]{1,30}://)([^\s:/@]*):([^\s@/]+)@",
             )?,
+            // user:password@host without a scheme (`mysql -h`, redis-cli, JDBC
+            // fragments): keep user and host.
+            bare_credentials: Regex::new(
+                r"(^|[\s=(\x22'])([A-Za-z0-9._-]{1,64}):([^\s@:/\x22']{1,128})@([A-Za-z0-9][A-Za-z0-9._-]*)",
+            )?,
+            // `--password X`, `-p=X`-style flags whose value follows a space.
+            cli_flag: Regex::new(
+                r"(?i)(^|\s)(--?[a-z0-9-]*(?:password|passwd|passphrase|pwd|secret|token|api-?key|access-key|private-key|account-key|credential)[a-z0-9-]*)(\s+)([^\s-]\S*)",
+            )?,
+            // Cookie and Set-Cookie headers: every value is a session credential.
+            // A header value is `name=value` pairs joined by `; `; it ends at the
+            // first space not after a `;`, so the rest of the line stays.
+            cookie: Regex::new(
+                r#"(?i)(\b[A-Za-z0-9_-]*cookie["']?\s*[:=]\s*["']?)([^\s;,"']+(?:;\s*[^\s;,"']+)*)"#,
+            )?,
             authorization: Regex::new(
                 r#"(?i)(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)((?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;]+)"#,
             )?,
             bearer: Regex::new(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{16,})")?,
             key_value: Regex::new(
-                r#"(?i)\b([A-Za-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)"#,
+                r#"(?i)\b([A-Za-z0-9_.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|account[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]*|(?:[A-Za-z0-9_.-]*[_.-])?pass)(["']?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)"#,
             )?,
         })
     }
@@ -162,6 +210,30 @@ impl Redactor {
                 })
             });
             out = apply(out, |s| {
+                rules.bare_credentials.replace_all(s, |c: &Captures<'_>| {
+                    // `image:tag@sha256:...` names an image digest, not a host.
+                    if c[3].starts_with("[REDACTED")
+                        || matches!(&c[4], "sha1" | "sha256" | "sha384" | "sha512")
+                    {
+                        return c[0].to_owned();
+                    }
+                    format!("{}{}:[REDACTED:password]@{}", &c[1], &c[2], &c[4])
+                })
+            });
+            out = apply(out, |s| {
+                rules.cli_flag.replace_all(s, |c: &Captures<'_>| {
+                    if c[4].starts_with("[REDACTED") || is_metadata_key(&c[2]) {
+                        return c[0].to_owned();
+                    }
+                    format!("{}{}{}[REDACTED:password]", &c[1], &c[2], &c[3])
+                })
+            });
+            out = apply(out, |s| {
+                rules.cookie.replace_all(s, |c: &Captures<'_>| {
+                    format!("{}{}", &c[1], redact_cookie_pairs(&c[2]))
+                })
+            });
+            out = apply(out, |s| {
                 rules.authorization.replace_all(s, |c: &Captures<'_>| {
                     let scheme = c.get(2).map_or("", |m| m.as_str());
                     if c[3].starts_with("[REDACTED") {
@@ -181,6 +253,80 @@ impl Redactor {
             out = redact_generic(out);
         }
         out
+    }
+
+    /// Redacts a multi-line text: whole private-key blocks first (a block spans
+    /// lines), then line by line, so the standalone-line rules (PEM bodies split
+    /// over log lines, dumped keys) apply to every line.
+    pub fn redact_lines<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !text.contains('\n') {
+            return self.redact(text);
+        }
+        let Some(rules) = &self.rules else {
+            return Cow::Borrowed("[REDACTED:redactor-unavailable]");
+        };
+        let blocks = rules.pem.replace_all(text, "[REDACTED:private-key]");
+        let mut changed = matches!(blocks, Cow::Owned(_));
+        let mut out = String::with_capacity(blocks.len());
+        for (i, line) in blocks.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let red = self.redact(line);
+            changed |= matches!(red, Cow::Owned(_));
+            out.push_str(&red);
+        }
+        if changed {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    /// Every string of a JSON value redacted, and the whole value of an entry
+    /// whose key names a secret (`{"password": "x"}`): the structure stays
+    /// valid JSON, which redacting its text could break.
+    pub fn redact_json(&self, v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => Value::String(self.redact_lines(&s).into_owned()),
+            Value::Array(a) => Value::Array(a.into_iter().map(|x| self.redact_json(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, x)| {
+                        let x = match x {
+                            Value::String(s) if !s.is_empty() && self.names_secret(&k) => {
+                                Value::String("[REDACTED:secret]".to_owned())
+                            }
+                            other => self.redact_json(other),
+                        };
+                        (k, x)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// [`Redactor::redact_json`] on JSON text; text that is not JSON is
+    /// redacted as text.
+    pub fn redact_json_text(&self, text: &str) -> String {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => self.redact_json(v).to_string(),
+            Err(_) => self.redact_lines(text).into_owned(),
+        }
+    }
+
+    /// Whether a key's value would be redacted by the key-value rules.
+    fn names_secret(&self, key: &str) -> bool {
+        self.redact(&format!("{key}=v4lu3")).contains("[REDACTED")
+    }
+
+    /// The one pipeline for evidence text shortened for output: redact first,
+    /// then [`crate::text::clip`]. Clipping first could cut a secret below the
+    /// length its rule recognises (`AKIA` and 9 characters of the key).
+    pub fn clip(&self, text: &str, max: usize) -> String {
+        crate::text::clip(&self.redact_lines(text), max)
     }
 
     /// The generic rule: a run of base64/base64url characters of at least 32
@@ -297,6 +443,49 @@ const NON_SECRET_KEY_SUFFIXES: [&str; 15] = [
     "prefix",
 ];
 
+/// Cookie attributes (RFC 6265 and common extensions): their values describe
+/// the cookie and are kept.
+const COOKIE_ATTRIBUTES: [&str; 8] = [
+    "path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority",
+];
+
+/// Every cookie value of a `Cookie` or `Set-Cookie` header value replaced, the
+/// names and the attributes kept: a session cookie is a bearer credential.
+fn redact_cookie_pairs(value: &str) -> String {
+    value
+        .split(';')
+        .map(|part| {
+            let lead = &part[..part.len() - part.trim_start().len()];
+            let pair = part.trim_start();
+            let (name, has_value) = match pair.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (pair, false),
+            };
+            if COOKIE_ATTRIBUTES.contains(&name.to_ascii_lowercase().as_str())
+                || pair.starts_with("[REDACTED")
+            {
+                part.to_owned()
+            } else if has_value {
+                format!("{lead}{name}=[REDACTED:cookie]")
+            } else {
+                format!("{lead}[REDACTED:cookie]")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Whether a secret-sounding key names metadata about the secret. A GCP
+/// `private_key_id` is the exception: it identifies the key for anyone holding
+/// the service-account file, so it is treated as a secret.
+fn is_metadata_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase().replace('-', "_");
+    if lower.ends_with("private_key_id") {
+        return false;
+    }
+    lower.ends_with("tokens") || NON_SECRET_KEY_SUFFIXES.iter().any(|s| lower.ends_with(s))
+}
+
 fn redact_key_value(c: &Captures<'_>) -> String {
     let key = &c[1];
     let value = &c[3];
@@ -311,9 +500,7 @@ fn redact_key_value(c: &Captures<'_>) -> String {
                 "null" | "none" | "nil" | "true" | "false" | "<redacted>"
             )
     };
-    let metadata =
-        lower.ends_with("tokens") || NON_SECRET_KEY_SUFFIXES.iter().any(|s| lower.ends_with(s));
-    if trivial || metadata {
+    if trivial || is_metadata_key(key) {
         return c[0].to_owned();
     }
     let kind = if lower.contains("pass") || lower.contains("pwd") {
@@ -713,5 +900,494 @@ pub(crate) mod tests {
             checked >= 30,
             "expected p20's planted secrets, checked {checked}"
         );
+    }
+}
+
+/// One corpus per secret format (gitleaks' `config/gitleaks.toml` is the
+/// reference for the token shapes), each with positives and near misses that
+/// must stay, and the property that no fragment of a secret survives the
+/// redact-then-clip pipeline.
+#[cfg(test)]
+mod corpus {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The length of a secret fragment that counts as a leak.
+    const FRAGMENT: usize = 10;
+
+    /// Every `FRAGMENT`-character window of `secret` that is in `out`.
+    fn leaked<'a>(out: &str, secret: &'a str) -> Option<&'a str> {
+        let b = secret.as_bytes();
+        (0..=b.len().saturating_sub(FRAGMENT))
+            .filter(|&i| b.len() >= FRAGMENT && secret.is_char_boundary(i))
+            .filter(|&i| secret.is_char_boundary(i + FRAGMENT))
+            .map(|i| &secret[i..i + FRAGMENT])
+            .find(|w| out.contains(w))
+    }
+
+    /// Per format: texts with the secret they hold, and texts to keep as they are.
+    type Corpus = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static [&'static str],
+    );
+
+    const CORPUS: &[Corpus] = &[
+        (
+            "twilio",
+            &[
+                (
+                    "twilio client auth=9f8e7d6c5b4a39281706f5e4d3c2b1a0 ok",
+                    "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                ),
+                (
+                    r#"{"auth_token": "0123456789abcdef0123456789abcdef"}"#,
+                    "0123456789abcdef0123456789abcdef",
+                ),
+                (
+                    "api key SK2f4e6d8c0b1a39281706f5e4d3c2b1a0 used",
+                    "SK2f4e6d8c0b1a39281706f5e4d3c2b1a0",
+                ),
+            ],
+            &[
+                "auth=ok user=bob",
+                "auth: enabled for 3 users",
+                "SKU-12345 out of stock",
+                "authorized user 42",
+            ],
+        ),
+        (
+            "gcp-private-key-id",
+            &[
+                (
+                    r#""private_key_id": "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c","#,
+                    "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c",
+                ),
+                (
+                    "private_key_id=5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c",
+                    "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c",
+                ),
+            ],
+            &[
+                r#""client_id": "104650361982341234567","#,
+                "key_id=7 project_id: shop-prod",
+            ],
+        ),
+        (
+            "gitlab",
+            &[
+                (
+                    "clone with glpat-Xk3s9vQ2mN8pL5rT7wYz over https",
+                    "glpat-Xk3s9vQ2mN8pL5rT7wYz",
+                ),
+                (
+                    "runner token glrt-a1B2c3D4e5F6g7H8i9J0k1L2",
+                    "glrt-a1B2c3D4e5F6g7H8i9J0k1L2",
+                ),
+            ],
+            &["glpat-short is not a token", "gl-pat docs"],
+        ),
+        (
+            "mailgun",
+            &[(
+                "mailgun key-3ax6xnjp29jd6fds4gc373sgvjxteol0 sent",
+                "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+            )],
+            &[
+                "key-rotation-policy applied",
+                "monkey-0123456789abcdef0123456789abcdef fed",
+            ],
+        ),
+        (
+            "shopify",
+            &[
+                (
+                    "X-Shopify-Access-Token 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",
+                    "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",
+                ),
+                (
+                    "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 secret",
+                    "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",
+                ),
+            ],
+            &["shpat_ is the prefix", "shop_id=18273"],
+        ),
+        (
+            "cli-password",
+            &[
+                (
+                    "exec mysqldump --password Tr0ub4dor&3xyz --user root",
+                    "Tr0ub4dor&3xyz",
+                ),
+                ("psql --db-password   s3cr3tValue99 -h db", "s3cr3tValue99"),
+                ("vault login --token hvs.CAESIJ9xk2Lm", "hvs.CAESIJ9xk2Lm"),
+            ],
+            &[
+                "--password-file /etc/secret/pw",
+                "--token-ttl 5m --password",
+                "--password -h db",
+            ],
+        ),
+        (
+            "json-pass",
+            &[
+                (
+                    r#"{"user":"bob","pass":"hunter2hunter2"}"#,
+                    "hunter2hunter2",
+                ),
+                (
+                    r#"{"password": "c0rrect-h0rse-battery"}"#,
+                    "c0rrect-h0rse-battery",
+                ),
+                ("db_pass=Qw3rty!Uiop9 host=db", "Qw3rty!Uiop9"),
+            ],
+            &[
+                r#"{"passed":true,"tests":12}"#,
+                r#"{"bypass":"cache"}"#,
+                r#""compass": "north""#,
+            ],
+        ),
+        (
+            "bare-credentials",
+            &[
+                (
+                    "redis-cli -u default:R3disPassw0rd@redis-master:6379",
+                    "R3disPassw0rd",
+                ),
+                (
+                    "jdbc url (app:Sup3rS3cretPw@db.internal:5432/orders)",
+                    "Sup3rS3cretPw",
+                ),
+            ],
+            &[
+                "mail from bob@example.com rejected",
+                "image nginx:1.25@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "connect db.internal:5432 refused at 10:30:01",
+            ],
+        ),
+        (
+            "passphrase",
+            &[
+                (
+                    "gpg passphrase=correct-horse-battery-staple",
+                    "correct-horse-battery-staple",
+                ),
+                ("ssh_key_passphrase: 'Xy9!k2LmN0pq'", "Xy9!k2LmN0pq"),
+            ],
+            &["passphrase required for key", "passphrase_length=12"],
+        ),
+        (
+            "azure-sas",
+            &[(
+                "GET https://acct.blob.core.windows.net/c/b.txt?sv=2021-08-06&sr=b&sp=r&sig=J3hsd8%2FkD9s0Lw%2BqZx7YvB1nM4tR6uE%3D 403",
+                "J3hsd8%2FkD9s0Lw%2BqZx7YvB1nM4tR6uE%3D",
+            )],
+            &[
+                "signal=ok sig=short",
+                "DefaultEndpointsProtocol=https;AccountName=acct",
+            ],
+        ),
+        (
+            "cookie",
+            &[
+                (
+                    "Cookie: session=9c8b7a6f5e4d3c2b1a; theme=dark",
+                    "9c8b7a6f5e4d3c2b1a",
+                ),
+                (
+                    "Set-Cookie: sid=Qk9tZXNlc3Npb24xMjM; Path=/; HttpOnly",
+                    "Qk9tZXNlc3Npb24xMjM",
+                ),
+                (
+                    r#"{"cookie":"_gh_sess=Zm9vYmFyYmF6cXV4"}"#,
+                    "Zm9vYmFyYmF6cXV4",
+                ),
+            ],
+            &[
+                "cookie consent banner shown",
+                "cookie_count=3",
+                "Set-Cookie header missing",
+            ],
+        ),
+        (
+            "aws",
+            &[
+                ("key AKIA2SMEKG2N6EQS6FEL used", "AKIA2SMEKG2N6EQS6FEL"),
+                (
+                    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                ),
+            ],
+            &["AKIA is a prefix; akia2smekg2n6eqs6fel is not a key"],
+        ),
+        (
+            "github",
+            &[(
+                "using ghp_ErGs9YHTFL3D6OkEGfKlP8uX8DJcNSU70wWM now",
+                "ghp_ErGs9YHTFL3D6OkEGfKlP8uX8DJcNSU70wWM",
+            )],
+            &["ghp_short and gho_ are fine"],
+        ),
+        (
+            "slack",
+            &[
+                (
+                    "token xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+                    "123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+                ),
+                (
+                    "hook https://hooks.slack.com/services/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 ok",
+                    "T0AB12CD3/B0AB12CD3EF/Xy12Ab34Cd56Ef78Gh90Ij12",
+                ),
+            ],
+            &["xox is a word; see hooks.slack.dev"],
+        ),
+        (
+            "jwt",
+            &[(
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk end",
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            )],
+            &["eyJ is how base64 JSON starts"],
+        ),
+        (
+            "pem",
+            &[(
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEogIBAAKCAQEAJmpNCXOyaj0j1CBuA7vxEombhTOEurT45yOATO3X89XZsWmr\nq8Zr2kLm7Tn\n-----END RSA PRIVATE KEY-----",
+                "MIIEogIBAAKCAQEAJmpNCXOyaj0j1CBuA7vxEombhTOEurT45yOATO3X89XZsWmr",
+            )],
+            &["-----BEGIN CERTIFICATE-----"],
+        ),
+        (
+            "openai-npm-sendgrid",
+            &[
+                (
+                    "OPENAI sk-proj-Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56 set",
+                    "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56",
+                ),
+                (
+                    "npm_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8 in .npmrc",
+                    "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+                ),
+                (
+                    "SG.abcdefghij0123456789AB.cdefghijklmnopqrstuvwxyz0123456789ABCDEFGHI sent",
+                    "cdefghijklmnopqrstuvwxyz0123456789ABCDEFGHI",
+                ),
+            ],
+            &["disk-pressure on node sk-1", "task-runner npm_config ok"],
+        ),
+    ];
+
+    /// Ordinary log text that no rule may touch (ids are evidence).
+    const ORDINARY: &[&str] = &[
+        "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7",
+        "request b4e8d022-126e-49ed-87f7-52eef7f3980e done in 12ms",
+        "pulled ghcr.io/acme/cart@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "GET /api/v1/orders/42?page=2 200 1.2ms user=bob",
+        "pod checkout-7c9d5f6b8-abcde ready; node ip-10-0-3-17.ec2.internal",
+    ];
+
+    #[test]
+    fn every_format_is_redacted_and_its_near_misses_kept() {
+        let red = Redactor::new();
+        for (format, positives, near_misses) in CORPUS {
+            for (text, secret) in *positives {
+                let out = red.redact_lines(text);
+                assert!(out.contains("[REDACTED"), "{format}: no marker in {out:?}");
+                assert!(
+                    leaked(&out, secret).is_none(),
+                    "{format}: {secret} survived in {out:?}"
+                );
+            }
+            for text in *near_misses {
+                assert_eq!(red.redact_lines(text), *text, "{format}: near miss changed");
+            }
+        }
+        for text in ORDINARY {
+            assert_eq!(red.redact_lines(text), *text, "ordinary text changed");
+        }
+    }
+
+    #[test]
+    fn keys_and_user_names_stay_visible() {
+        let red = Redactor::new();
+        let out = red.redact("redis-cli -u default:R3disPassw0rd@redis-master:6379");
+        assert_eq!(
+            out,
+            "redis-cli -u default:[REDACTED:password]@redis-master:6379"
+        );
+        let out = red.redact("Set-Cookie: sid=Qk9tZXNlc3Npb24xMjM; Path=/; HttpOnly");
+        assert_eq!(out, "Set-Cookie: sid=[REDACTED:cookie]; Path=/; HttpOnly");
+        let out = red.redact("exec --password Tr0ub4dor&3xyz --user root");
+        assert_eq!(out, "exec --password [REDACTED:password] --user root");
+    }
+
+    #[test]
+    fn clip_never_cuts_a_secret_below_its_rule() {
+        let red = Redactor::new();
+        let text = "event: credentials AKIA2SMEKG2N6EQS6FEL rejected";
+        for max in 0..text.len() + 2 {
+            let out = red.clip(text, max);
+            assert!(!out.contains("AKIA2SMEKG"), "{max}: {out}");
+            // Clipping first, then redacting, is the bug this order prevents.
+            let wrong = red.redact(&crate::text::clip(text, max)).into_owned();
+            if (30..40).contains(&max) {
+                assert!(wrong.contains("AKIA2SMEKG"), "{max}: {wrong}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_redaction_keeps_the_structure() {
+        let red = Redactor::new();
+        let v = serde_json::json!({
+            "q": "password=hunter2hunter2\"}",
+            "password": "plain",
+            "nested": [{"api_key": "abc"}, "AKIA2SMEKG2N6EQS6FEL"],
+            "max_tokens": 100,
+            "path": "src/main.rs",
+        });
+        let out = red.redact_json_text(&v.to_string());
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back["q"], "password=[REDACTED:password]");
+        assert_eq!(back["password"], "[REDACTED:secret]");
+        assert_eq!(back["nested"][0]["api_key"], "[REDACTED:secret]");
+        assert_eq!(back["nested"][1], "[REDACTED:aws-key]");
+        assert_eq!(back["max_tokens"], 100);
+        assert_eq!(back["path"], "src/main.rs");
+        assert_eq!(
+            red.redact_json_text("not json token=abc"),
+            "not json token=[REDACTED:token]"
+        );
+    }
+
+    fn re(pattern: &str) -> BoxedStrategy<String> {
+        proptest::string::string_regex(pattern)
+            .expect("a valid generator pattern")
+            .boxed()
+    }
+
+    /// A secret of one format: the text to embed and the secret parts in it.
+    fn secret() -> impl Strategy<Value = (String, Vec<String>)> {
+        let whole = |p: &str| re(p).prop_map(|s| (s.clone(), vec![s])).boxed();
+        let within = |p: &str, wrap: &'static str| {
+            re(p)
+                .prop_map(move |s| (wrap.replace("{}", &s), vec![s]))
+                .boxed()
+        };
+        let value = "[A-Za-z0-9!#%^*]{10,24}";
+        let formats: Vec<BoxedStrategy<(String, Vec<String>)>> = vec![
+            whole("(AKIA|ASIA)[A-Z0-9]{16}"),
+            within("[A-Za-z0-9/+]{40}", "aws_secret_access_key={}"),
+            whole("gh[pousr]_[A-Za-z0-9]{36}"),
+            whole("github_pat_[A-Za-z0-9_]{82}"),
+            whole("xox[bp]-[0-9]{12}-[0-9]{13}-[A-Za-z0-9]{24}"),
+            within(
+                "T[A-Z0-9]{8}/B[A-Z0-9]{10}/[A-Za-z0-9]{24}",
+                "https://hooks.slack.com/services/{}",
+            ),
+            whole("eyJ[A-Za-z0-9_-]{10,30}\\.eyJ[A-Za-z0-9_-]{10,60}\\.[A-Za-z0-9_-]{20,43}"),
+            whole("(sk|rk)_(live|test)_[A-Za-z0-9]{24}"),
+            whole("AIza[0-9A-Za-z_-]{35}"),
+            whole("gl(pat|rt|dt)-[A-Za-z0-9_-]{20}"),
+            whole("key-[0-9a-z]{32}"),
+            whole("shp(at|ss|ca|pa)_[a-f0-9]{32}"),
+            whole("SK[0-9a-f]{32}"),
+            within("[0-9a-f]{32}", "auth={}"),
+            within("[0-9a-f]{32}", "auth_token: {}"),
+            within("[0-9a-f]{40}", "\"private_key_id\": \"{}\","),
+            within(value, "--password {}"),
+            within(value, "--db-password={}"),
+            within(value, "{\"pass\":\"{}\"}"),
+            within(value, "{\"password\": \"{}\"}"),
+            within(value, "app:{}@db.internal:5432"),
+            within(value, "postgres://app:{}@db:5432/app"),
+            within(value, "passphrase={}"),
+            within(
+                "[A-Za-z0-9]{20,40}%3D",
+                "https://a.blob.core.windows.net/c/b?sv=2021-08-06&sr=b&sig={}",
+            ),
+            within("[A-Za-z0-9_-]{16,40}", "Cookie: session={}; theme=dark"),
+            within(
+                "[A-Za-z0-9_-]{16,40}",
+                "Set-Cookie: sid={}; Path=/; HttpOnly",
+            ),
+            within("[A-Za-z0-9._~+/-]{16,40}", "Authorization: Bearer {}"),
+            within(value, "api_key={}"),
+            whole("sk-proj-[A-Za-z0-9_-]{40}"),
+            whole("npm_[A-Za-z0-9]{36}"),
+            (
+                proptest::collection::vec(re("[A-Za-z0-9+/]{64}"), 1..4),
+                re("[A-Za-z0-9+/]{10,63}"),
+            )
+                .prop_map(|(mut lines, last)| {
+                    lines.push(last);
+                    let block = format!(
+                        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+                        lines.join("\n")
+                    );
+                    (block, lines)
+                })
+                .boxed(),
+        ];
+        proptest::strategy::Union::new(formats)
+    }
+
+    /// Ordinary log words, ids and digests among them.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            re("[a-z]{1,10}"),
+            re("[0-9]{1,6}"),
+            Just("ERROR".to_owned()),
+            Just("level=info".to_owned()),
+            Just("user=bob".to_owned()),
+            Just("GET /api/v1/orders".to_owned()),
+            Just("b4e8d022-126e-49ed-87f7-52eef7f3980e".to_owned()),
+            Just("trace_id=4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
+            Just(
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                    .to_owned()
+            ),
+            Just("héllo→wörld".to_owned()),
+        ]
+    }
+
+    fn separator() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![" ", "\n", "\t", " | ", "  "])
+    }
+
+    /// Secrets of every format at random places in random text, through
+    /// redact-then-clip at a random length: no 10-character fragment of any
+    /// secret is left.
+    #[test]
+    fn no_fragment_of_a_secret_survives_redact_then_clip() {
+        let red = Redactor::new();
+        proptest!(ProptestConfig::with_cases(400), |(
+            words in proptest::collection::vec(word(), 0..30),
+            secrets in proptest::collection::vec((secret(), any::<prop::sample::Index>()), 1..5),
+            seps in proptest::collection::vec(separator(), 40),
+            max in 0usize..600,
+        )| {
+            let mut parts = words;
+            let mut planted = Vec::new();
+            for ((text, parts_of_secret), at) in secrets {
+                let i = at.index(parts.len() + 1);
+                parts.insert(i, text);
+                planted.extend(parts_of_secret);
+            }
+            let mut text = String::new();
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(seps[i % seps.len()]);
+                }
+                text.push_str(p);
+            }
+            let unclipped = red.redact_lines(&text);
+            let out = red.clip(&text, max);
+            for s in &planted {
+                prop_assert!(leaked(&unclipped, s).is_none(), "{} in {:?}", s, unclipped);
+                prop_assert!(leaked(&out, s).is_none(), "{} in {:?}", s, out);
+            }
+        });
     }
 }

@@ -63,6 +63,7 @@ fn every_prompt_renders_for_a_public_scenario() {
                 format,
                 "canary_verdict",
                 &schema,
+                &rollwise::redact::Redactor::new(),
             )
             .with_seed_baseline_log(&ev);
             let text = prompts.render(template, &ctx).unwrap();

@@ -255,9 +255,100 @@ pub async fn measure(s: &Store, n: usize) {
     );
 }
 
+/// Secrets planted where the record keeps evidence text verbatim: the bundle's
+/// description and an event message (the judge's reasons are redacted already).
+const STORED_SECRETS: [&str; 3] = [
+    "AKIA2SMEKG2N6EQS6FEL",
+    "glpat-Xk3s9vQ2mN8pL5rT7wYz",
+    "Sup3rS3cretPassw0rd",
+];
+
+/// A record with [`STORED_SECRETS`] in its evidence, inserted as `id`.
+async fn insert_with_secrets(s: &Store, id: &str) -> Arc<AnalysisRecord> {
+    let mut ev = public_scenario("p20-accounts-nest-secrets-in-logs.json");
+    ev.description = Some(format!(
+        "release with key {} and token {}",
+        STORED_SECRETS[0], STORED_SECRETS[1]
+    ));
+    let mut event = ev.events.first().cloned().expect("p20 has events");
+    event.message = format!(
+        "Error: connect to db failed, DATABASE_URL=postgres://app:{}@db:5432/app",
+        STORED_SECRETS[2]
+    );
+    ev.events.push(event);
+    let r = Arc::new(record(id, &ev));
+    s.insert(Arc::clone(&r), None).await.unwrap();
+    s.set_transcript(
+        id,
+        &serde_json::json!([{"role": "tool", "content": format!("found {}", STORED_SECRETS[0])}]),
+    )
+    .await
+    .unwrap();
+    r
+}
+
+/// What is read back holds no planted secret, the markers instead.
+async fn reads_back_redacted(s: &Store, id: &str) {
+    let got = s.get(id).await.unwrap().unwrap();
+    let text = json(&got).to_string();
+    for secret in STORED_SECRETS {
+        assert!(
+            !text.contains(secret),
+            "{}: {secret} stored",
+            s.backend_name()
+        );
+    }
+    let desc = got.evidence.description.as_deref().unwrap_or_default();
+    assert!(desc.contains("[REDACTED:aws-key]"), "{desc}");
+    assert!(desc.contains("[REDACTED:gitlab-token]"), "{desc}");
+    let last = got.evidence.events.last().unwrap();
+    assert!(
+        last.message
+            .contains("postgres://app:[REDACTED:password]@db:5432"),
+        "{}",
+        last.message
+    );
+}
+
 #[tokio::test]
 async fn memory_store_keeps_the_contract() {
     contract(&Store::memory(100)).await;
+}
+
+#[tokio::test]
+async fn memory_store_redacts_before_storing() {
+    let s = Store::memory(10);
+    insert_with_secrets(&s, "s1").await;
+    reads_back_redacted(&s, "s1").await;
+}
+
+#[tokio::test]
+async fn sqlite_store_redacts_before_storing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let url = StoreUrl::parse(&format!("sqlite://{}", path.display())).unwrap();
+    let s = Store::open(&url).await.unwrap();
+    let raw = insert_with_secrets(&s, "s1").await;
+    // The record handed in did hold them: the store is what removed them.
+    assert!(json(&raw).to_string().contains(STORED_SECRETS[0]));
+    reads_back_redacted(&s, "s1").await;
+    drop(s);
+    // And the file itself: the record, its templates and its transcript.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT record_json || coalesce(templates_json, '') || coalesce(transcript_json, '') FROM analyses",
+        )
+        .unwrap();
+    let dumped: String = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|row| row.unwrap())
+        .collect();
+    assert!(dumped.contains("[REDACTED:aws-key]"), "{dumped:.300}");
+    for secret in STORED_SECRETS {
+        assert!(!dumped.contains(secret), "{secret} in the sqlite file");
+    }
 }
 
 #[tokio::test]
@@ -285,6 +376,8 @@ async fn postgres_store_keeps_the_contract() {
     assert!(s.is_shared());
     contract(&s).await;
     measure(&s, 300).await;
+    insert_with_secrets(&s, "s1").await;
+    reads_back_redacted(&s, "s1").await;
 }
 
 #[tokio::test]

@@ -56,10 +56,12 @@ impl Judge {
     pub fn assess(&self, ev: &Evidence) -> Assessment {
         let started = Instant::now();
         let (metrics, mut signals) = metrics::judge_metrics(ev, &self.cfg);
-        signals.extend(pods::pod_signals(ev, &self.cfg));
+        signals.extend(pods::pod_signals(ev, &self.cfg, self.logs.redactor()));
         signals.extend(evidence_signals::evidence_signals(ev, &self.cfg));
         let logs = self.logs.analyze(ev);
         signals.extend(logs.signals.iter().cloned());
+        // The adviser reads these details before `decide` runs: redact them now.
+        redact_details(&mut signals, self.logs.redactor());
         Assessment {
             metrics,
             signals,
@@ -94,11 +96,7 @@ impl Judge {
         // which is untrusted and may hold secrets: redact every detail here, in
         // one place, whatever analyser produced it.
         let redactor = self.logs.redactor();
-        for s in &mut signals {
-            if let std::borrow::Cow::Owned(clean) = redactor.redact(&s.detail) {
-                s.detail = clean;
-            }
-        }
+        redact_details(&mut signals, redactor);
         // The model's rationale is quoted in a reason too, and a model may echo
         // what it read.
         let opinion = opinion.map(|mut o| {
@@ -152,3 +150,13 @@ pub enum Advice {
 
 #[cfg(test)]
 pub(crate) mod test_support;
+
+/// Replaces every signal detail by its redacted text (details quote untrusted
+/// evidence, and every reader of a signal is outside the process).
+fn redact_details(signals: &mut [Signal], redactor: &crate::redact::Redactor) {
+    for s in signals {
+        if let std::borrow::Cow::Owned(clean) = redactor.redact_lines(&s.detail) {
+            s.detail = clean;
+        }
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::evidence::{Evidence, KubeEvent, PodStatus, Side};
 use crate::judge::config::JudgeConfig;
 use crate::judge::signal::{Severity, Signal, SignalSource};
+use crate::redact::Redactor;
 
 /// Termination reasons that mean the container failed (not a clean exit or an
 /// eviction by the node).
@@ -32,7 +33,7 @@ const IMAGE_EVENT_REASONS: &[&str] = &[
     "ErrImageNeverPull",
 ];
 
-pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
+pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig, redactor: &Redactor) -> Vec<Signal> {
     let mut out = Vec::new();
     let canary = &ev.pods.canary;
     let stable = &ev.pods.stable;
@@ -147,7 +148,7 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
         ));
     }
 
-    out.extend(event_signals(ev));
+    out.extend(event_signals(ev, redactor));
     out
 }
 
@@ -190,7 +191,7 @@ fn restart_class(
 }
 
 /// Warning events on canary objects whose reason no stable object shows.
-fn event_signals(ev: &Evidence) -> Vec<Signal> {
+fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
     let mut stable_reasons: Vec<&str> = Vec::new();
     let mut canary: BTreeMap<&str, CanaryWarnings> = BTreeMap::new();
     for (i, e) in ev.events.iter().enumerate() {
@@ -247,7 +248,7 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
         };
         let mut objs: Vec<&str> = objects.clone();
         objs.dedup();
-        let message: String = example.message.chars().take(160).collect();
+        let message = redactor.clip(&example.message, 160);
         let detail = format!(
             "Warning {reason} ×{count} on {} canary object(s) ({}){}: \"{message}\"",
             objs.len(),
@@ -295,6 +296,11 @@ fn object_side(ev: &Evidence, e: &KubeEvent) -> Option<Side> {
 mod tests {
     use super::*;
     use crate::judge::test_support::{evidence, pod, warning};
+
+    /// The signals with a fresh redactor (shadows `super::pod_signals`).
+    fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
+        super::pod_signals(ev, cfg, &Redactor::new())
+    }
 
     fn severities(ev: &Evidence) -> Vec<(SignalSource, Severity)> {
         pod_signals(ev, &JudgeConfig::default())

@@ -98,6 +98,7 @@ impl LlmJudge {
             format,
             SCHEMA_NAME,
             &self.schema,
+            &self.redactor,
         );
         let system = self.prompts.render("system.tera", &ctx)?;
         let user = self
@@ -109,7 +110,7 @@ impl LlmJudge {
     /// Redaction is the last step before anything leaves the process, applied
     /// to whole prompts so no template variable can bypass it.
     fn redact(&self, s: &str) -> String {
-        self.redactor.redact(s).into_owned()
+        self.redactor.redact_lines(s).into_owned()
     }
 
     fn request(&self, system: String, user: String, format: OutputFormat) -> ChatRequest {
@@ -157,8 +158,17 @@ impl LlmJudge {
         let mut spent = Spent::default();
         let outcome = self
             .ask(&mut spent, |format| {
-                let ctx = PromptContext::new(ev, a, "", false, format, SCHEMA_NAME, &self.schema)
-                    .with_seed_baseline_log(ev);
+                let ctx = PromptContext::new(
+                    ev,
+                    a,
+                    "",
+                    false,
+                    format,
+                    SCHEMA_NAME,
+                    &self.schema,
+                    &self.redactor,
+                )
+                .with_seed_baseline_log(ev);
                 let system = self.prompts.render("system.tera", &ctx)?;
                 let user = self.prompts.render("seed_baseline.tera", &ctx)?;
                 Ok((self.redact(&system), self.redact(&user)))

@@ -156,6 +156,9 @@ const MAX_EVENTS: usize = 10;
 const MAX_EVENT_CHARS: usize = 240;
 
 impl PromptContext {
+    /// The redactor is applied to every evidence text this clips, before the
+    /// clip (the caller redacts the rendered prompt as a whole, after).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ev: &Evidence,
         a: &Assessment,
@@ -164,6 +167,7 @@ impl PromptContext {
         format: OutputFormat,
         schema_name: &str,
         schema: &serde_json::Value,
+        redactor: &crate::redact::Redactor,
     ) -> Self {
         let fmt_num = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}"));
         let metrics = a
@@ -188,7 +192,7 @@ impl PromptContext {
             .map(|s| CheckFact {
                 source: s.source.as_str().to_owned(),
                 severity: s.severity.as_str().to_owned(),
-                detail: fence_safe(&clip(&s.detail, 240)),
+                detail: fence_safe(&clip(&redactor.redact_lines(&s.detail), 240)),
             })
             .collect();
         let floor = DecisionRule
@@ -221,11 +225,13 @@ impl PromptContext {
             .iter()
             .take(MAX_EVENTS)
             .map(|e| {
+                // Redacted before it is clipped: a clipped secret no longer
+                // matches its rule.
                 fence_safe(&clip(
-                    &format!(
+                    &redactor.redact_lines(&format!(
                         "{} {} {} x{}: {}",
                         e.kind, e.object, e.reason, e.count, e.message
-                    ),
+                    )),
                     MAX_EVENT_CHARS,
                 ))
             })
@@ -387,7 +393,16 @@ mod tests {
         let ev = crate::judge::test_support::evidence();
         let a = crate::judge::Judge::default().assess(&ev);
         let schema = serde_json::json!({});
-        let ctx = PromptContext::new(&ev, &a, "", false, OutputFormat::FencedJson, "v", &schema);
+        let ctx = PromptContext::new(
+            &ev,
+            &a,
+            "",
+            false,
+            OutputFormat::FencedJson,
+            "v",
+            &schema,
+            &crate::redact::Redactor::new(),
+        );
         assert_eq!(p.render("system.tera", &ctx).unwrap(), "custom fenced");
         std::fs::write(dir.path().join("verdict.tera"), "{% if %}").unwrap();
         assert!(matches!(

@@ -93,7 +93,10 @@ impl LogAnalyzer {
         let templates = tallies
             .into_iter()
             .map(|((id, level), t)| TemplateCounts {
-                template: miner.template(id).to_owned(),
+                // A template keeps the constant words of raw lines, so a secret
+                // logged on every line is in it: redacted here, before any reader
+                // clips it (a clipped secret no longer matches its rule).
+                template: self.redactor.redact(miner.template(id)).into_owned(),
                 level,
                 canary: t.canary,
                 stable: t.stable,
@@ -150,20 +153,24 @@ impl LogAnalyzer {
                 // Clip the head and each detail line separately: a long head line
                 // must not crowd out the exception line that names the cause
                 // (p07: the NullPointerException sits under a 250-character ERROR).
-                let mut clipped: String = self
-                    .redactor
-                    .redact(head)
+                // The record is redacted as one text before any line is clipped,
+                // so a key block over several detail lines goes as a whole.
+                let mut raw = head.to_owned();
+                for d in &rec.detail {
+                    raw.push('\n');
+                    raw.push_str(d.trim());
+                }
+                let redacted = self.redactor.redact_lines(&raw);
+                let mut lines = redacted.split('\n');
+                let mut clipped: String = lines
+                    .next()
+                    .unwrap_or_default()
                     .chars()
                     .take(EXEMPLAR_CHARS)
                     .collect();
-                for d in &rec.detail {
+                for d in lines {
                     clipped.push_str(" ⏎ ");
-                    clipped.extend(
-                        self.redactor
-                            .redact(d.trim())
-                            .chars()
-                            .take(EXEMPLAR_CHARS / 2),
-                    );
+                    clipped.extend(d.chars().take(EXEMPLAR_CHARS / 2));
                 }
                 if !t.exemplars.contains(&clipped) {
                     t.exemplars.push(clipped);

@@ -9,7 +9,7 @@
 //! the fence marker itself is neutralised, so a log line cannot close the fence
 //! and speak as the operator.
 
-use crate::text::{clip, pct};
+use crate::text::pct;
 use tiktoken_rs::CoreBPE;
 
 use crate::error::{Error, Result};
@@ -142,14 +142,6 @@ fn neutralise(text: &str) -> String {
     out
 }
 
-/// Redacts line by line, so the standalone-line rules (PEM bodies) apply.
-fn redact_lines(text: &str, redactor: &Redactor) -> String {
-    text.split('\n')
-        .map(|l| redactor.redact(l))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn num(x: Option<f64>) -> String {
     match x {
         Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
@@ -203,6 +195,7 @@ fn provenance(ev: &Evidence) -> String {
 }
 
 fn template_item(
+    r: &Redactor,
     c: &TemplateChange,
     diff: &TemplateDiff,
     rank: usize,
@@ -235,10 +228,10 @@ fn template_item(
     if !c.keywords.is_empty() {
         head.push_str(&format!("; keywords: {}", c.keywords.join(", ")));
     }
-    let template = clip(&c.template, quote);
+    let template = r.clip(&c.template, quote);
     let mut body = format!("template: {template}");
     if let Some(cause) = &c.cause {
-        body.push_str(&format!("\ncause: {}", clip(cause, quote)));
+        body.push_str(&format!("\ncause: {}", r.clip(cause, quote)));
     }
     // Head lines only (the cause line stands for the detail); a template
     // without variable parts is its own example, so skip the repeat.
@@ -246,7 +239,7 @@ fn template_item(
         .exemplars
         .iter()
         .filter_map(|e| exemplar_lines(e).next())
-        .map(|e| clip(e, quote));
+        .map(|e| r.clip(e, quote));
     for e in heads.filter(|e| *e != template).take(exemplars) {
         body.push_str(&format!("\nexample: {e}"));
     }
@@ -284,7 +277,7 @@ fn metric_row(m: &MetricResult) -> String {
     s
 }
 
-fn pod_items(ev: &Evidence) -> Vec<(u32, String)> {
+fn pod_items(ev: &Evidence, r: &Redactor) -> Vec<(u32, String)> {
     let mut out = Vec::new();
     for (side, pods) in [("canary", &ev.pods.canary), ("stable", &ev.pods.stable)] {
         let ready = pods.iter().filter(|p| p.ready).count();
@@ -321,7 +314,7 @@ fn pod_items(ev: &Evidence) -> Vec<(u32, String)> {
                 e.reason,
                 e.object,
                 e.count,
-                fence(&clip(&e.message, QUOTE_CHARS))
+                fence(&r.clip(&e.message, QUOTE_CHARS))
             ),
         ));
     }
@@ -335,7 +328,7 @@ fn pod_items(ev: &Evidence) -> Vec<(u32, String)> {
     out
 }
 
-fn background(diff: &TemplateDiff, listed: usize) -> String {
+fn background(diff: &TemplateDiff, listed: usize, r: &Redactor) -> String {
     let sum = |ch: Change| -> (usize, u64, u64) {
         diff.changes
             .iter()
@@ -375,7 +368,7 @@ fn background(diff: &TemplateDiff, listed: usize) -> String {
                     "canary {} / stable {}: {}",
                     c.canary,
                     c.stable,
-                    clip(&c.template, 160)
+                    r.clip(&c.template, 160)
                 )
             })
             .collect::<Vec<_>>()
@@ -392,7 +385,7 @@ fn background(diff: &TemplateDiff, listed: usize) -> String {
 /// templates: kept at the default budget, dropped at a local model's.
 const PROVENANCE_PRIORITY: u32 = 20;
 
-fn collect_items(input: &DigestInput<'_>) -> Vec<Item> {
+fn collect_items(input: &DigestInput<'_>, r: &Redactor) -> Vec<Item> {
     let diff = input.diff;
     let mut items = vec![Item {
         section: Section::Header,
@@ -429,8 +422,8 @@ fn collect_items(input: &DigestInput<'_>) -> Vec<Item> {
         items.push(Item {
             section: Section::Templates,
             priority,
-            text: template_item(c, diff, i + 1, exemplars, QUOTE_CHARS),
-            alt: Some(template_item(c, diff, i + 1, 0, COMPACT_QUOTE_CHARS)),
+            text: template_item(r, c, diff, i + 1, exemplars, QUOTE_CHARS),
+            alt: Some(template_item(r, c, diff, i + 1, 0, COMPACT_QUOTE_CHARS)),
         });
     }
     for (i, s) in input
@@ -449,7 +442,7 @@ fn collect_items(input: &DigestInput<'_>) -> Vec<Item> {
             "- {} {}: {} [{}]",
             s.severity.as_str(),
             s.source.as_str(),
-            clip(&s.detail, QUOTE_CHARS),
+            r.clip(&s.detail, QUOTE_CHARS),
             s.evidence
         );
         let text = if matches!(s.source, SignalSource::Event | SignalSource::Pod) {
@@ -474,7 +467,7 @@ fn collect_items(input: &DigestInput<'_>) -> Vec<Item> {
             alt: None,
         });
     }
-    for (p, text) in pod_items(input.evidence) {
+    for (p, text) in pod_items(input.evidence, r) {
         items.push(Item {
             section: Section::PodsEvents,
             priority: 12 + p,
@@ -485,7 +478,7 @@ fn collect_items(input: &DigestInput<'_>) -> Vec<Item> {
     items.push(Item {
         section: Section::Background,
         priority: 60,
-        text: background(diff, increases.len()),
+        text: background(diff, increases.len(), r),
         alt: None,
     });
     items
@@ -498,10 +491,13 @@ pub fn build_digest(
     counter: &TokenCounter,
     redactor: &Redactor,
 ) -> Digest {
-    let mut items = collect_items(input);
+    let mut items = collect_items(input, redactor);
     for item in &mut items {
-        item.text = redact_lines(&item.text, redactor);
-        item.alt = item.alt.as_deref().map(|a| redact_lines(a, redactor));
+        item.text = redactor.redact_lines(&item.text).into_owned();
+        item.alt = item
+            .alt
+            .as_deref()
+            .map(|a| redactor.redact_lines(a).into_owned());
     }
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by_key(|&i| (items[i].priority, i));

@@ -288,7 +288,7 @@ impl MessageContext {
             .map(|x| ReasonFact {
                 severity: x.severity.as_str(),
                 signal: x.signal.as_str(),
-                detail: untrusted(&clip_plain(&x.detail, REASON_CHARS), r),
+                detail: untrusted(&r.clip(&x.detail, REASON_CHARS), r),
             })
             .collect();
         let more_reasons = v.reasons.len() - reasons_facts.len();
@@ -340,7 +340,7 @@ impl MessageContext {
                 .gaps
                 .iter()
                 .take(MAX_REASONS)
-                .map(|g| untrusted(&clip_plain(g, REASON_CHARS), r))
+                .map(|g| untrusted(&r.clip(g, REASON_CHARS), r))
                 .collect(),
             page_url: page_base
                 .and_then(fmt::safe_url)
@@ -381,12 +381,12 @@ fn top_templates(changes: &[TemplateChange], r: &Redactor) -> Vec<TemplateFact> 
             level: format!("{:?}", c.level).to_lowercase(),
             canary: c.canary,
             stable: c.stable,
-            template: untrusted(&clip_plain(&c.template, TEMPLATE_CHARS), r),
+            template: untrusted(&r.clip(&c.template, TEMPLATE_CHARS), r),
             exemplar: c
                 .cause
                 .as_deref()
                 .or_else(|| c.exemplars.first().and_then(|e| exemplar_lines(e).next()))
-                .map(|e| untrusted(&clip_plain(e, EXEMPLAR_CHARS), r)),
+                .map(|e| untrusted(&r.clip(e, EXEMPLAR_CHARS), r)),
         })
         .collect()
 }

@@ -56,9 +56,15 @@ pub struct Page<'a> {
 }
 
 impl Page<'_> {
-    /// Untrusted text for the page: redacted, then escaped.
+    /// Untrusted text for the page: redacted (line by line, so multi-line
+    /// exemplars get the standalone-line rules), then escaped.
     pub fn text(&self, s: &str) -> String {
-        esc(&self.redactor.redact(s))
+        esc(&self.redactor.redact_lines(s))
+    }
+
+    /// Untrusted text shortened for the page: redacted, clipped, escaped.
+    fn clipped(&self, s: &str, max: usize) -> String {
+        esc(&self.redactor.clip(s, max))
     }
 
     fn redacted(&self, s: &str) -> String {
@@ -145,7 +151,7 @@ impl Page<'_> {
                 self.text(&ro.name),
                 badge(v.verdict),
                 v.confidence,
-                self.text(&crate::text::clip(&v.summary, 180)),
+                self.clipped(&v.summary, 180),
                 r.pr.as_ref()
                     .and_then(|p| fmt::safe_url(&p.url).map(|u| (u, p.number)))
                     .map(|(u, n)| format!(

@@ -261,7 +261,7 @@ impl AgentLoop {
                 .map(|c| ToolCall {
                     id: c.id.clone(),
                     name: c.name.clone(),
-                    arguments: self.redact(&c.arguments),
+                    arguments: self.redactor.redact_json_text(&c.arguments),
                 })
                 .collect();
             let content = turn.content.as_deref().map(|c| self.redact(c));
@@ -273,10 +273,9 @@ impl AgentLoop {
                 final_message = content;
                 break StopReason::Finished;
             }
-            if let Some(fatal) = self
-                .run_calls(steps, &turn.tool_calls, deadline, &mut t)
-                .await
-            {
+            // Tools get the redacted arguments: a model may copy a secret it
+            // read into a query, a file or a PR body, and tools send them out.
+            if let Some(fatal) = self.run_calls(steps, &calls, deadline, &mut t).await {
                 break fatal;
             }
         };
@@ -446,6 +445,77 @@ mod tests {
             .build()
             .unwrap()
             .block_on(l.run("sys", "task"))
+    }
+
+    /// Keeps the arguments it is called with.
+    struct Keep(Arc<std::sync::Mutex<Vec<String>>>);
+    impl Tool for Keep {
+        type Args = Q;
+        fn name(&self) -> &'static str {
+            "keep"
+        }
+        fn description(&self) -> &'static str {
+            "keep"
+        }
+        fn call(&self, a: Q) -> BoxFuture<'_, rollwise_tools::Result<String>> {
+            if let Ok(mut v) = self.0.lock() {
+                v.push(a.q);
+            }
+            Box::pin(async { Ok("kept".to_owned()) })
+        }
+    }
+
+    #[test]
+    fn tools_get_redacted_arguments() {
+        let secrets = [
+            "AKIA2SMEKG2N6EQS6FEL",
+            "ghp_ErGs9YHTFL3D6OkEGfKlP8uX8DJcNSU70wWM",
+            "hunter2hunter2",
+        ];
+        let q = format!(
+            "key {} token {} and password={} end",
+            secrets[0], secrets[1], secrets[2]
+        );
+        let turn = ToolTurn {
+            tool_calls: vec![ToolCall {
+                id: "c-1".into(),
+                name: "keep".into(),
+                arguments: serde_json::json!({ "q": q }).to_string(),
+            }],
+            ..Default::default()
+        };
+        let done = ToolTurn {
+            content: Some("done".into()),
+            ..Default::default()
+        };
+        let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let model = Arc::new(ScriptedModel::tool_turns(vec![Ok(turn), Ok(done)]).unwrap());
+        let l = AgentLoop::new(
+            model,
+            vec![Box::new(Keep(kept.clone()))],
+            small(),
+            Redactor::new(),
+        );
+        let r = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(l.run("sys", "task"));
+        assert_eq!(r.stop, StopReason::Finished);
+        let kept = kept.lock().unwrap().clone();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        // The arguments still parse (redaction kept the JSON whole), and carry
+        // the markers instead of the secrets.
+        assert!(
+            kept[0].starts_with("key [REDACTED:aws-key] token [REDACTED:github-token]"),
+            "{kept:?}"
+        );
+        assert!(kept[0].ends_with(" end"), "{kept:?}");
+        for s in secrets {
+            assert!(!kept[0].contains(s), "{s} reached the tool: {kept:?}");
+            let transcript = format!("{:?}", r.transcript.messages);
+            assert!(!transcript.contains(s), "{s} in the transcript");
+        }
     }
 
     fn small() -> Bounds {

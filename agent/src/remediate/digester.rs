@@ -58,11 +58,10 @@ impl LogDigester for MinerDigester {
                 break;
             }
             let template = miner.template(crate::logs::miner::TemplateId(*id));
-            let example: String = lines[*first].chars().take(300).collect();
             let entry = format!(
                 "{count} × {}\n    e.g. {}\n",
                 self.redactor.redact(template),
-                self.redactor.redact(&example)
+                self.redactor.clip(&lines[*first], 300)
             );
             if out.len() + entry.len() > self.max_chars {
                 out.push_str(&format!(

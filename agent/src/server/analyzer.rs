@@ -69,10 +69,10 @@ impl Analyzer {
                 (Some(l), Some(c)) => {
                     let mut d = log_digest(&judge, c, &ev2, &a, l.config().digest_tokens);
                     if let Some(x) = extra.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
-                        let x = judge.log_analyzer().redactor().redact(x).into_owned();
+                        let x = judge.log_analyzer().redactor().clip(x, 500);
                         d.text
                             .push_str("\n\nOperator context (from the AnalysisTemplate): ");
-                        d.text.push_str(&crate::text::clip(&x, 500));
+                        d.text.push_str(&x);
                     }
                     Some(d)
                 }

@@ -241,12 +241,13 @@ impl VerdictHook for RemediationHook {
 /// What the agent is told about the analysis: the verdict, its reasons and
 /// the template diff with redacted exemplars (raw logs are not kept).
 pub fn record_digest(rec: &AnalysisRecord) -> String {
+    let r = Redactor::new();
     let v = &rec.verdict;
     let mut out = format!("{}\n\nReasons:\n", v.summary);
-    for r in v.reasons.iter().take(10) {
+    for reason in v.reasons.iter().take(10) {
         out.push_str(&format!(
             "- [{:?}] {} ({})\n",
-            r.severity, r.detail, r.evidence
+            reason.severity, reason.detail, reason.evidence
         ));
     }
     if let Some(d) = &rec.templates {
@@ -256,14 +257,14 @@ pub fn record_digest(rec: &AnalysisRecord) -> String {
                 "- {} vs {}: {}\n",
                 c.canary,
                 c.stable,
-                crate::text::clip(&c.template, 300)
+                r.clip(&c.template, 300)
             ));
             if let Some(x) = c.exemplars.first() {
-                out.push_str(&format!("  e.g. {}\n", crate::text::clip(x, 300)));
+                out.push_str(&format!("  e.g. {}\n", r.clip(x, 300)));
             }
         }
     }
-    Redactor::new().redact(&out).into_owned()
+    r.redact_lines(&out).into_owned()
 }
 
 /// A model whose every call is timed and counted in `/metrics`

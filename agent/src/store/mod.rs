@@ -26,6 +26,7 @@ pub use memory::MemoryStore;
 
 use crate::evidence::{Decision, Evidence};
 use crate::logs::diff::TemplateDiff;
+use crate::redact::Redactor;
 use crate::verdict::Verdict;
 
 /// Where an analysis came from.
@@ -286,10 +287,13 @@ enum Backend {
 }
 
 /// The store handle the service, the page and the hooks share (cheap to clone).
+/// Everything it keeps is redacted first: the history outlives the request,
+/// and a shared database is across the network.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Arc<Backend>,
     op_timeout: Duration,
+    redactor: Arc<Redactor>,
 }
 
 /// How long one store operation may take before it fails (SQLite waits up to
@@ -326,8 +330,11 @@ impl Store {
     /// A memory store already holding `records` (oldest first): fixtures.
     pub fn memory_with(capacity: usize, records: impl IntoIterator<Item = AnalysisRecord>) -> Self {
         let m = MemoryStore::new(capacity);
+        let redactor = Redactor::new();
         for r in records {
-            m.insert(Arc::new(r), None);
+            if let Ok(r) = redacted_record(&r, &redactor) {
+                m.insert(Arc::new(r), None);
+            }
         }
         Store::from_backend(Backend::Memory(m))
     }
@@ -358,6 +365,7 @@ impl Store {
         Store {
             backend: Arc::new(b),
             op_timeout: OP_TIMEOUT,
+            redactor: Arc::new(Redactor::new()),
         }
     }
 
@@ -388,6 +396,7 @@ impl Store {
         rec: Arc<AnalysisRecord>,
         key: Option<&str>,
     ) -> Result<(), StoreError> {
+        let rec = Arc::new(redacted_record(&rec, &self.redactor)?);
         dispatch!(self, "insert", |b| b.insert(Arc::clone(&rec), key))
     }
 
@@ -434,6 +443,7 @@ impl Store {
         id: &str,
         transcript: &serde_json::Value,
     ) -> Result<bool, StoreError> {
+        let transcript = &self.redactor.redact_json(transcript.clone());
         dispatch!(self, "set_transcript", |b| b.set_transcript(id, transcript))
     }
 
@@ -444,6 +454,10 @@ impl Store {
         o: &NotificationOutcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let o = &NotificationOutcome {
+            detail: self.redactor.redact_lines(&o.detail).into_owned(),
+            ..o.clone()
+        };
         dispatch!(self, "add_notification", |b| b
             .add_notification(id, o, now_ms))
     }
@@ -476,6 +490,19 @@ impl Store {
         let cap = u64::try_from(r.max_analyses).unwrap_or(u64::MAX);
         dispatch!(self, "sweep", |b| b.sweep(cutoff, cap, now_ms))
     }
+}
+
+/// `rec` with every string redacted (event messages, the bundle's
+/// description, reasons, exemplars, the transcript), through its JSON form so
+/// that no field is forgotten. A record that does not survive the round trip
+/// is not stored rather than stored raw.
+fn redacted_record(rec: &AnalysisRecord, r: &Redactor) -> Result<AnalysisRecord, StoreError> {
+    let bad = |e: serde_json::Error| StoreError::Decode {
+        id: rec.id.clone(),
+        message: format!("redacting before storing: {e}"),
+    };
+    let v = serde_json::to_value(rec).map_err(bad)?;
+    serde_json::from_value(r.redact_json(v)).map_err(bad)
 }
 
 /// At most this many analyses in the memory store when none is configured.
