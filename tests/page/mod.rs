@@ -12,6 +12,10 @@ use rollwise::store::{PrLink, Store};
 use crate::notify::{public_scenario, record};
 
 /// Text planted in an exemplar and an event message of the hostile record.
+/// A GCP service-account file's key id, as a log exemplar quotes it.
+pub const GCP_KEY_ID: &str = "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c";
+pub const GCP_KEY_ID_LINE: &str =
+    r#""private_key_id": "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c","#;
 pub const SCRIPT_EXEMPLAR: &str = "<script>document.title='pwned-exemplar'</script>";
 pub const SCRIPT_EVENT: &str =
     "<img src=x onerror=\"document.title='pwned-event'\"><script>alert(1)</script>";
@@ -64,7 +68,9 @@ pub fn hostile() -> rollwise::store::AnalysisRecord {
         .iter_mut()
         .find(|c| c.change.is_increase())
         .expect("p07 has a novel template");
-    c.exemplars = vec![format!("ERROR {SCRIPT_EXEMPLAR} AKIAIOSFODNN7EXAMPLE")];
+    c.exemplars = vec![format!(
+        "ERROR {SCRIPT_EXEMPLAR} AKIAIOSFODNN7EXAMPLE ⏎ {GCP_KEY_ID_LINE}"
+    )];
     rec
 }
 

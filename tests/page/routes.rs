@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
-use super::{SCRIPT_EVENT, SCRIPT_EXEMPLAR, app, store};
+use super::{GCP_KEY_ID, SCRIPT_EVENT, SCRIPT_EXEMPLAR, app, store};
 
 async fn get(uri: &str, accept: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut req = Request::get(uri);
@@ -173,4 +173,8 @@ async fn hostile_text_is_escaped_and_redacted() {
     );
     assert!(body.contains("&lt;img src=x onerror="), "shown, escaped");
     assert!(!body.contains("AKIAIOSFODNN7EXAMPLE"), "redacted");
+    assert!(
+        !body.contains(&GCP_KEY_ID[..10]),
+        "GCP private_key_id redacted"
+    );
 }

@@ -445,7 +445,7 @@ fn fallback_message(ctx: &MessageContext) -> Value {
 /// Untrusted text made inert in mrkdwn: redacted, `&<>` escaped (no mention,
 /// no link, no channel), backticks replaced so it cannot close a code span.
 pub fn untrusted(s: &str, r: &Redactor) -> String {
-    let redacted = r.redact(s);
+    let redacted = r.redact_lines(s);
     let mut out = String::with_capacity(redacted.len());
     for c in redacted.chars() {
         match c {
@@ -614,7 +614,7 @@ fn fit_text(t: &mut Value, max: usize) -> Option<Value> {
 
 fn redact_all(v: Value, r: &Redactor) -> Value {
     match v {
-        Value::String(s) => Value::String(r.redact(&s).into_owned()),
+        Value::String(s) => Value::String(r.redact_lines(&s).into_owned()),
         Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_all(x, r)).collect()),
         Value::Object(o) => {
             Value::Object(o.into_iter().map(|(k, x)| (k, redact_all(x, r))).collect())

@@ -313,7 +313,7 @@ impl PageState {
 fn redact_json(v: serde_json::Value, r: &Redactor) -> serde_json::Value {
     use serde_json::Value;
     match v {
-        Value::String(s) => Value::String(r.redact(&s).into_owned()),
+        Value::String(s) => Value::String(r.redact_lines(&s).into_owned()),
         Value::Array(a) => Value::Array(a.into_iter().map(|x| redact_json(x, r)).collect()),
         Value::Object(o) => {
             Value::Object(o.into_iter().map(|(k, x)| (k, redact_json(x, r))).collect())
