@@ -8,6 +8,7 @@
 
 mod cli;
 mod delivery;
+mod outbound;
 mod render;
 
 use std::collections::VecDeque;

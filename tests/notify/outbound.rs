@@ -1,0 +1,154 @@
+//! No secret, and no 10-character fragment of one, leaves through any outbound
+//! text: the verdict, the model's digest and prompts, the Slack message, the
+//! verdict page and the stored record. Secrets of every format are planted in
+//! event messages (at offsets around every clip length) and log lines.
+
+use rollwise::evidence::{Evidence, KubeEvent};
+use rollwise::llm::OutputFormat;
+use rollwise::llm::prompt::{PromptContext, Prompts, TEMPLATES};
+use rollwise::logs::digest::TokenCounter;
+use rollwise::page::html::Page;
+use rollwise::redact::Redactor;
+use rollwise::store::Store;
+
+use super::{judge, public_scenario, record};
+
+/// One text per format, and the secret in it.
+const SECRETS: &[(&str, &str)] = &[
+    ("AKIA2SMEKG2N6EQS6FEL", "AKIA2SMEKG2N6EQS6FEL"),
+    (
+        "ghp_ErGs9YHTFL3D6OkEGfKlP8uX8DJcNSU70wWM",
+        "ghp_ErGs9YHTFL3D6OkEGfKlP8uX8DJcNSU70wWM",
+    ),
+    ("glpat-Xk3s9vQ2mN8pL5rT7wYz", "glpat-Xk3s9vQ2mN8pL5rT7wYz"),
+    (
+        "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+    ),
+    (
+        "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",
+        "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",
+    ),
+    (
+        "auth=9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    ),
+    (
+        r#""private_key_id": "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c","#,
+        "5c7a9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c",
+    ),
+    ("--password Tr0ub4dor&3xyz", "Tr0ub4dor&3xyz"),
+    (r#"{"pass":"hunter2hunter2"}"#, "hunter2hunter2"),
+    ("app:Sup3rS3cretPw@db.internal:5432", "Sup3rS3cretPw"),
+    ("passphrase=correct-horse-battery", "correct-horse-battery"),
+    (
+        "sig=J3hsd8%2FkD9s0Lw%2BqZx7YvB1nM4tR6uE%3D",
+        "J3hsd8%2FkD9s0Lw%2BqZx7YvB1nM4tR6uE%3D",
+    ),
+    ("Cookie: session=9c8b7a6f5e4d3c2b1a", "9c8b7a6f5e4d3c2b1a"),
+    (
+        "postgres://orders:pa55w0rdpa55@db:5432/orders",
+        "pa55w0rdpa55",
+    ),
+    (
+        "Authorization: Bearer s3cr3tTokenValue12345",
+        "s3cr3tTokenValue12345",
+    ),
+];
+
+/// p12 (a clean canary) with every secret in a canary Warning event of its
+/// own reason, `pad` words in front, and in a canary log line.
+fn planted(pad: usize) -> Evidence {
+    let mut ev = public_scenario("p12-rollouts-demo-blue-to-yellow.json");
+    let pod = ev.pods.canary[0].name.clone();
+    let words = "word ".repeat(pad);
+    for (i, (text, _)) in SECRETS.iter().enumerate() {
+        ev.events.push(KubeEvent {
+            object: format!("Pod/{pod}"),
+            kind: "Warning".into(),
+            reason: format!("Failed{i}"),
+            message: format!("{words}{text} then more words after it"),
+            count: 2,
+        });
+        if let Some(logs) = ev.logs.canary.first_mut() {
+            logs.lines
+                .push(format!("ERROR request {i} failed: {words}{text} retrying"));
+        }
+    }
+    ev.description = Some(
+        SECRETS
+            .iter()
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    ev
+}
+
+fn leaks(surface: &str, out: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (_, secret) in SECRETS {
+        let b = secret.as_bytes();
+        for i in 0..=b.len().saturating_sub(10) {
+            let w = &secret[i..i + 10];
+            if out.contains(w) {
+                found.push(format!("{surface}: {w:?} of {secret}"));
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn no_fragment_of_a_secret_leaves_through_any_outbound_text() {
+    let j = judge();
+    let counter = TokenCounter::new().unwrap();
+    let prompts = Prompts::load(None).unwrap();
+    let schema = rollwise::llm::reply::reply_schema();
+    let redactor = Redactor::new();
+    let mut found = Vec::new();
+    // Pads that put the secrets across the 160/240/300-character clips.
+    for pad in [0, 20, 27, 30, 33, 45, 48, 57, 60] {
+        let ev = planted(pad);
+        let a = j.assess(&ev);
+        let digest = rollwise::llm::hybrid::log_digest(&j, &counter, &ev, &a, 4000);
+        found.extend(leaks("digest", &digest.text));
+        let ctx = PromptContext::new(
+            &ev,
+            &a,
+            &digest.text,
+            digest.truncated,
+            OutputFormat::FencedJson,
+            "canary_verdict",
+            &schema,
+            &redactor,
+        );
+        for (name, _) in TEMPLATES {
+            let text = prompts.render(name, &ctx).unwrap();
+            // The judge redacts the rendered prompt as a whole before sending.
+            found.extend(leaks(name, &redactor.redact_lines(&text)));
+        }
+        let rec = record("planted", &ev);
+        found.extend(leaks(
+            "verdict",
+            &serde_json::to_string(&rec.verdict).unwrap(),
+        ));
+        let blocks = rollwise::notify::blocks::render_blocks(&rec, Some("https://rw.example"));
+        found.extend(leaks("slack", &blocks.to_string()));
+        let page = Page {
+            redactor: &redactor,
+            base: String::new(),
+        };
+        found.extend(leaks("page", &page.detail(&rec)));
+        let store = Store::memory(4);
+        store.insert(std::sync::Arc::new(rec), None).await.unwrap();
+        let kept = store.get("planted").await.unwrap().unwrap();
+        found.extend(leaks("store", &serde_json::to_string(&*kept).unwrap()));
+        // The page as served reads the stored record.
+        found.extend(leaks("served page", &page.detail(&kept)));
+    }
+    found.sort();
+    found.dedup();
+    assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
+}
