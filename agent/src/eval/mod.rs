@@ -42,6 +42,9 @@ pub struct ScenarioResult {
     /// The seed plugin's approach on the same scenario, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineResult>,
+    /// The loader refused the bundle (the error); it was scored as inconclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Counts by (expected, got), in the order promote, abort, inconclusive.
@@ -213,7 +216,18 @@ pub fn run_dir(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        let ev = evidence::load_file(path, max_bytes)?;
+        let rel = path.strip_prefix(dir).unwrap_or(path);
+        let ev = match evidence::load_file(path, max_bytes) {
+            Ok(ev) => ev,
+            Err(err @ Error::InvalidEvidence { .. }) => {
+                // Fail closed: a bundle the loader refuses is judged inconclusive
+                // with the refusal as its reason, and scored like any verdict.
+                results.push(refused_result(path, rel, &err)?);
+                bar.inc(1);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let Some(expected) = ev.expected.as_ref().map(|e| e.verdict) else {
             return Err(Error::Usage(format!(
                 "{} has no `expected` label; eval needs labelled scenarios (use `rollwise analyze` for unlabelled bundles)",
@@ -223,7 +237,6 @@ pub fn run_dir(
         let started = Instant::now();
         let verdict = judge.analyze(&ev);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let rel = path.strip_prefix(dir).unwrap_or(path);
         let mut result = score_one(&ev, &verdict, expected, rel, latency_ms);
         if with_baseline {
             result.baseline = judge.seed_baseline(&ev);
@@ -238,6 +251,46 @@ pub fn run_dir(
         mode: judge.describe(),
         scores,
         results,
+    })
+}
+
+/// The result for a scenario the loader refused: its label is read from the raw
+/// JSON (a scenario without one is a usage error, as for any scenario).
+fn refused_result(path: &Path, rel: &Path, err: &Error) -> Result<ScenarioResult> {
+    let raw: serde_json::Value = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let expected = raw
+        .pointer("/expected/verdict")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<Decision>(v).ok())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} was refused ({err}) and has no readable `expected` label",
+                path.display()
+            ))
+        })?;
+    let text = |ptr: &str| raw.pointer(ptr).and_then(|v| v.as_str()).map(str::to_owned);
+    let verdict = Decision::Inconclusive;
+    Ok(ScenarioResult {
+        file: rel.display().to_string(),
+        name: text("/name").unwrap_or_default(),
+        category: text("/expected/category"),
+        expected,
+        verdict,
+        confidence: 99,
+        correct: expected == verdict,
+        root_cause_hit: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: 0.0,
+        summary: format!("inconclusive: the bundle was refused: {err}"),
+        leaked_secrets: 0,
+        mode: JudgeMode::StatisticsAndLogs,
+        model: None,
+        baseline: None,
+        refused: Some(err.to_string()),
     })
 }
 
@@ -292,6 +345,7 @@ fn score_one(
         mode: v.mode,
         model: v.model.clone(),
         baseline: None,
+        refused: None,
     }
 }
 

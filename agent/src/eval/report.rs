@@ -145,6 +145,7 @@ pub fn render_markdown(r: &EvalReport) -> String {
             None => "—",
         };
         let mode = match (x.mode, &x.model) {
+            _ if x.refused.is_some() => "REFUSED by the loader (scored inconclusive)",
             (crate::verdict::JudgeMode::Hybrid, _) => "hybrid",
             (_, Some(_)) => "stats+logs (model unavailable)",
             (_, None) => "stats+logs",
@@ -169,6 +170,17 @@ pub fn render_markdown(r: &EvalReport) -> String {
             x.completion_tokens,
             x.latency_ms
         );
+    }
+    let refused: Vec<&super::ScenarioResult> =
+        r.results.iter().filter(|x| x.refused.is_some()).collect();
+    if !refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRefused bundles (scored inconclusive, fail closed):\n"
+        );
+        for x in refused {
+            let _ = writeln!(out, "- {}: {}", x.file, x.refused.as_deref().unwrap_or(""));
+        }
     }
     out
 }

@@ -128,13 +128,11 @@ fn judge_metric(
     };
     let unit = m.unit.as_deref();
 
-    // Missing data first: a metric without data can never support a promote. For
-    // a critical metric that is a reason to stay inconclusive.
-    let no_data_severity = if m.critical {
-        Severity::Concern
-    } else {
-        Severity::Info
-    };
+    // Invariant (no promote without data on a metric): a metric that was asked
+    // for but cannot be judged (no samples, no baseline, too few samples, too
+    // little traffic) is a concern whether or not it is critical. Missing data is
+    // never read as healthy data, and a thin series is missing data.
+    let no_data_severity = Severity::Concern;
     let thin_traffic =
         kind.needs_traffic() && canary_requests.is_some_and(|n| n < cfg.min_canary_requests);
     let no_data_note = if m.canary.is_empty() {
@@ -342,15 +340,17 @@ fn thin_traffic_regression(
     n_s: u64,
     cfg: &JudgeConfig,
 ) -> Option<(f64, String)> {
-    if kind != MetricKind::ErrorRatio || m.better != Better::Lower {
+    if kind != MetricKind::ErrorRatio {
         return None;
     }
-    // The series are per-interval ratios; their mean times the request count
-    // estimates the failures (exact when intervals carry equal traffic).
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    // The series are per-interval ratios; the mean badness times the request
+    // count estimates the failures (exact when intervals carry equal traffic).
+    // Written against badness, so a success ratio is tested like an error ratio.
+    let mean_badness =
+        |xs: &[f64]| xs.iter().map(|x| badness(m.better, *x)).sum::<f64>() / xs.len() as f64;
     let (rate_c, rate_s) = (
-        mean(&m.canary).clamp(0.0, 1.0),
-        mean(&m.stable).clamp(0.0, 1.0),
+        mean_badness(&m.canary).clamp(0.0, 1.0),
+        mean_badness(&m.stable).clamp(0.0, 1.0),
     );
     let x_c = (rate_c * n_c as f64).round() as u64;
     let x_s = (rate_s * n_s as f64).round() as u64;
@@ -362,7 +362,7 @@ fn thin_traffic_regression(
     }
     let p = stats::rate_greater_p(x_c, n_c, x_s, n_s);
     let (obs_c, obs_s) = (x_c as f64 / n_c as f64, x_s as f64 / n_s as f64);
-    if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, m.better) {
+    if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, Better::Lower) {
         Some((
             p,
             format!(
@@ -377,7 +377,22 @@ fn thin_traffic_regression(
     }
 }
 
-/// An error ratio this high is an incident whatever stable does: never promote.
+/// The badness of one sample of a request ratio: the share of requests that went
+/// wrong. An error ratio is its own badness; a success ratio (`better: higher`)
+/// has badness `1 - x`.
+///
+/// Invariant (one notion of badness): every rule stated for "errors" (the error
+/// ceiling, the thin-traffic binomial test) is written against this, so the same
+/// failures give the same verdict however the ratio is written.
+pub fn badness(better: Better, x: f64) -> f64 {
+    match better {
+        Better::Lower => x,
+        Better::Higher => 1.0 - x,
+    }
+}
+
+/// A share of failing requests this high is an incident whatever stable does:
+/// never promote (invariant: the error ceiling, on badness).
 fn unhealthy_level(
     index: usize,
     m: &MetricSeries,
@@ -385,13 +400,13 @@ fn unhealthy_level(
     cfg: &JudgeConfig,
 ) -> Option<Signal> {
     let kind = MetricKind::of(&m.name, m.unit.as_deref());
+    // Improvement too: better than a broken baseline is still broken.
     if kind != MetricKind::ErrorRatio
-        || m.better != Better::Lower
-        || r.outcome != MetricOutcome::Pass
+        || !matches!(r.outcome, MetricOutcome::Pass | MetricOutcome::Improvement)
     {
         return None;
     }
-    let canary = r.canary_median?;
+    let canary = badness(m.better, r.canary_median?);
     if canary < cfg.unhealthy_error_ratio {
         return None;
     }
@@ -402,7 +417,7 @@ fn unhealthy_level(
             "the service is unhealthy: the canary fails {} of requests ({}) and stable {}; no worse than a broken baseline is not safe to promote (limit {})",
             fmt_value(Some(canary), Some("ratio")),
             m.name,
-            fmt_value(r.stable_median, Some("ratio")),
+            fmt_value(r.stable_median.map(|x| badness(m.better, x)), Some("ratio")),
             fmt_value(Some(cfg.unhealthy_error_ratio), Some("ratio")),
         ),
         format!("metrics[{index}] {}", m.name),
@@ -584,12 +599,14 @@ mod tests {
     }
 
     #[test]
-    fn empty_canary_series_is_no_data_and_a_concern_when_critical() {
+    fn empty_canary_series_is_no_data_and_a_concern_critical_or_not() {
         let (r, s) = judge_one(metric("error_rate", "ratio", true, &[], &STABLE_ERR));
         assert_eq!(r.outcome, MetricOutcome::NoData);
         assert_eq!(s.severity, Severity::Concern);
-        let (_, s) = judge_one(metric("latency_p99_ms", "ms", false, &[], &[1.0; 5]));
-        assert_eq!(s.severity, Severity::Info);
+        // A metric that was asked for but has no data never reads as healthy.
+        let (r, s) = judge_one(metric("latency_p99_ms", "ms", false, &[], &[1.0; 5]));
+        assert_eq!(r.outcome, MetricOutcome::NoData);
+        assert_eq!(s.severity, Severity::Concern);
     }
 
     #[test]

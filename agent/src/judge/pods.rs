@@ -37,17 +37,16 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
     let canary = &ev.pods.canary;
     let stable = &ev.pods.stable;
 
+    // Invariant (no promote without canary pod status): whether the canary's
+    // pods run and are ready is the first fact of a release; logs or metrics do
+    // not stand in for it, so without it the verdict is at best inconclusive.
     if canary.is_empty() {
         out.push(Signal::new(
             SignalSource::Evidence,
-            if ev.logs.canary.is_empty() {
-                Severity::Concern
-            } else {
-                Severity::Info
-            },
-            "no canary pod status was gathered",
+            Severity::Concern,
+            "no canary pod status was gathered, so nothing shows the canary's pods running and ready (no data)",
             "pods.canary",
-            50,
+            80,
         ));
     }
 
@@ -116,6 +115,8 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
         ));
     }
 
+    // A pod whose readiness was not reported reads as not ready (the loader
+    // defaults `ready` to false): unknown is never healthy.
     let not_ready: Vec<&PodStatus> = canary.iter().filter(|p| !p.ready).collect();
     if !not_ready.is_empty() {
         let names: Vec<&str> = not_ready.iter().map(|p| p.name.as_str()).collect();
@@ -123,7 +124,7 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
             SignalSource::Pod,
             Severity::Concern,
             format!(
-                "{} of {} canary pods not ready at the end of the window: {}",
+                "{} of {} canary pods not ready (or readiness not reported) at the end of the window: {}",
                 not_ready.len(),
                 canary.len(),
                 names.join(", ")
