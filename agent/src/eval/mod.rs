@@ -20,6 +20,10 @@ pub use report::render_markdown;
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioResult {
     pub file: String,
+    /// The top-level folder under the scenario directory (`tune`, `holdout`, ...);
+    /// absent for a file directly in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
     pub name: String,
     pub category: Option<String>,
     pub expected: Decision,
@@ -132,7 +136,50 @@ pub struct EvalReport {
     pub scenarios_dir: String,
     pub mode: String,
     pub scores: Scores,
+    /// The same scores per top-level folder (e.g. `tune` and `holdout`), sorted
+    /// by name; empty when every scenario sits directly in the directory.
+    #[serde(default)]
+    pub splits: Vec<SplitScores>,
     pub results: Vec<ScenarioResult>,
+}
+
+/// The scores of the scenarios under one top-level folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SplitScores {
+    pub split: String,
+    pub scores: Scores,
+}
+
+/// Scores per split, sorted by split name; scenarios without a split count only
+/// in the whole-set scores.
+pub fn split_scores(results: &[ScenarioResult]) -> Vec<SplitScores> {
+    let mut names: Vec<&str> = results.iter().filter_map(|r| r.split.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let subset: Vec<ScenarioResult> = results
+                .iter()
+                .filter(|r| r.split.as_deref() == Some(name))
+                .cloned()
+                .collect();
+            SplitScores {
+                split: name.to_owned(),
+                scores: scores(&subset),
+            }
+        })
+        .collect()
+}
+
+/// The split of a scenario file: the first folder of its path relative to the
+/// scenario directory, if it is in one.
+fn split_of(rel: &Path) -> Option<String> {
+    let mut parts = rel.components();
+    let first = parts.next()?;
+    parts.next()?;
+    Some(first.as_os_str().to_string_lossy().into_owned())
 }
 
 /// Thresholds that turn `eval` into a gate.
@@ -144,6 +191,23 @@ pub struct EvalGates {
 }
 
 impl EvalGates {
+    /// What failed over the whole set and, for `max_false_promote`, in each
+    /// split (a false promote hidden by a large easy split must still fail).
+    pub fn check_report(&self, r: &EvalReport) -> Vec<String> {
+        let mut out = self.check(&r.scores);
+        if let Some(max) = self.max_false_promote {
+            for sp in &r.splits {
+                if sp.scores.false_promote_rate > max {
+                    out.push(format!(
+                        "false-promote rate {:.3} ({} scenarios) in split {} is above {max}",
+                        sp.scores.false_promote_rate, sp.scores.false_promotes, sp.split
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// What failed, in words; empty when every gate passed.
     pub fn check(&self, s: &Scores) -> Vec<String> {
         let mut out = Vec::new();
@@ -250,6 +314,7 @@ pub fn run_dir(
         scenarios_dir: dir.display().to_string(),
         mode: judge.describe(),
         scores,
+        splits: split_scores(&results),
         results,
     })
 }
@@ -291,6 +356,7 @@ fn refused_result(path: &Path, rel: &Path, err: &Error) -> Result<ScenarioResult
         model: None,
         baseline: None,
         refused: Some(err.to_string()),
+        split: split_of(rel),
     })
 }
 
@@ -330,6 +396,7 @@ fn score_one(
         .count();
     ScenarioResult {
         file: rel.display().to_string(),
+        split: split_of(rel),
         name: ev.name.clone(),
         category: ev.expected.as_ref().and_then(|e| e.category.clone()),
         expected,
