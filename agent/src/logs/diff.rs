@@ -900,11 +900,10 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
         .iter()
         .filter(|c| c.change.is_increase() && c.error_like)
     {
-        let detail = format!(
-            "{}; timeline: {}",
-            describe(c, diff, cfg),
-            c.timeline.summary()
-        );
+        let detail = match c.timeline.display() {
+            Some(t) => format!("{}; timeline: {t}", describe(c, diff, cfg)),
+            None => describe(c, diff, cfg),
+        };
         let severity = template_severity(c, cfg);
         let headline = headline_of(c, severity);
         out.push(
