@@ -208,12 +208,18 @@ fn names_exception(line: &str) -> bool {
 /// lines) show, if any. A crash needs structure: a crash marker, a `panic:`
 /// header, or an exception class name together with a stack frame.
 pub fn classify<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<FailureClass> {
-    let mut found: Option<FailureClass> = None;
+    classes(lines).first().copied()
+}
+
+/// Every class the lines of one record show, most severe first (a Java
+/// `ConnectException` with frames is both a crash and a dependency failure).
+pub fn classes<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<FailureClass> {
+    let mut found: Vec<FailureClass> = Vec::new();
     let mut exception = false;
     let mut frame = false;
-    let better = |c: FailureClass, found: &mut Option<FailureClass>| {
-        if found.is_none_or(|f| c < f) {
-            *found = Some(c);
+    let better = |c: FailureClass, found: &mut Vec<FailureClass>| {
+        if !found.contains(&c) {
+            found.push(c);
         }
     };
     for line in lines {
@@ -247,6 +253,7 @@ pub fn classify<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<FailureC
     if exception && frame {
         better(FailureClass::Crash, &mut found);
     }
+    found.sort();
     found
 }
 
@@ -256,6 +263,22 @@ mod tests {
 
     fn class(lines: &[&str]) -> Option<FailureClass> {
         classify(lines.iter().copied())
+    }
+
+    #[test]
+    fn a_record_shows_every_class_it_names_most_severe_first() {
+        let lines = [
+            "WARN o.f.c.i.j.JdbcUtils : Connection error: Connection to 127.0.0.1:5432 refused",
+            "org.postgresql.util.PSQLException: Connection to 127.0.0.1:5432 refused.",
+            "\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:346)",
+            "Caused by: java.net.ConnectException: Connection refused",
+        ];
+        assert_eq!(
+            classes(lines),
+            vec![FailureClass::Crash, FailureClass::Dependency]
+        );
+        assert_eq!(classify(lines), Some(FailureClass::Crash));
+        assert!(classes(["user 7 logged in"]).is_empty());
     }
 
     #[test]
