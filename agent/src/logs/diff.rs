@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::classes::{FailureClass, classes};
+use super::classes::{FailureClass, classes, classes_at_error_level};
 use super::timeline::Timeline;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
@@ -569,8 +569,12 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 .filter(|(score, _)| *score > 1)
                 .max_by_key(|(score, _)| *score)
                 .map(|(_, d)| d.trim().to_owned());
-            let shown =
-                classes(std::iter::once(t.template.as_str()).chain(details.iter().copied()));
+            let lines = std::iter::once(t.template.as_str()).chain(details.iter().copied());
+            let shown = if matches!(t.level, LogLevel::Error | LogLevel::Fatal) {
+                classes_at_error_level(lines)
+            } else {
+                classes(lines)
+            };
             let class = shown.first().copied();
             let names_dependency = shown.contains(&FailureClass::Dependency);
             let canary_rate = rate(t.canary, nc);
