@@ -17,6 +17,14 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
     let mut results = Vec::with_capacity(ev.metrics.len());
     let mut signals = Vec::with_capacity(ev.metrics.len());
     for (i, m) in ev.metrics.iter().enumerate() {
+        let ratio;
+        let m = match as_ratio(m) {
+            Some(r) => {
+                ratio = r;
+                &ratio
+            }
+            None => m,
+        };
         let scaled;
         let (m, share_note) = match traffic_share_scale(m, ev.rollout.canary_weight) {
             ShareScale::AsIs => (m, None),
@@ -77,6 +85,19 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
         signals.push(signal);
     }
     (results, signals)
+}
+
+/// A percentage is a ratio written ×100: the same series in 0..1, so that every
+/// rule written for ratios (the absolute error tolerance, badness `1 - x`, the
+/// error ceiling) means the same whichever way the bundle wrote it.
+fn as_ratio(m: &MetricSeries) -> Option<MetricSeries> {
+    let unit = m.unit.as_deref()?.trim().to_ascii_lowercase();
+    matches!(unit.as_str(), "percent" | "%" | "pct").then(|| MetricSeries {
+        unit: Some("ratio".into()),
+        canary: m.canary.iter().map(|x| x / 100.0).collect(),
+        stable: m.stable.iter().map(|x| x / 100.0).collect(),
+        ..m.clone()
+    })
 }
 
 /// How a throughput metric's canary series is made comparable with stable's.
@@ -641,6 +662,32 @@ mod tests {
         ev.metrics = vec![m];
         let (mut r, mut s) = judge_metrics(&ev, &JudgeConfig::default());
         (r.remove(0), s.remove(0))
+    }
+
+    #[test]
+    fn a_percentage_is_judged_as_the_same_ratio() {
+        let canary = [0.19, 0.15, 0.14, 0.15, 0.17, 0.15, 0.13, 0.19, 0.18, 0.18];
+        let pct = |xs: &[f64]| xs.iter().map(|x| x * 100.0).collect::<Vec<_>>();
+        let (r1, s1) = judge_one(metric("error_rate", "ratio", true, &canary, &STABLE_ERR));
+        let (r2, s2) = judge_one(metric(
+            "error_rate",
+            "percent",
+            true,
+            &pct(&canary),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!((r1.outcome, s1.severity), (r2.outcome, s2.severity));
+        assert_eq!(r2.outcome, MetricOutcome::Regression);
+        // A tolerated 0.3 pp shift is tolerated in percent too.
+        let small: Vec<f64> = STABLE_ERR.iter().map(|v| v + 0.003).collect();
+        let (r, _) = judge_one(metric(
+            "error_rate",
+            "%",
+            true,
+            &pct(&small),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!(r.outcome, MetricOutcome::Pass);
     }
 
     #[test]
