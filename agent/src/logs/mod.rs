@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod diff;
 pub mod digest;
+pub mod loghub;
 pub mod mask;
 pub mod miner;
 pub mod record;
