@@ -415,22 +415,46 @@ mod tests {
     }
 
     /// Leave-one-out over the repository's ten LogHub samples with a small
-    /// grid around the default: the configuration chosen on nine sets has to
-    /// generalise to the tenth. Full grid and table: agent/examples/loghub_loo.rs
-    /// and evals/loghub/README.md.
+    /// grid around the default: the configuration chosen on nine sets (the
+    /// worst of those tied there) has to generalise to the tenth. Measured
+    /// 0.892 with this grid; the full grid and table are
+    /// agent/examples/loghub_loo.rs and evals/loghub/README.md. Also holds the
+    /// default configuration's in-sample accuracy per set to its measured
+    /// value (evals/loghub/README.md, "Results"), less 0.01.
     #[test]
     fn loghub_leave_one_out_grouping_accuracy() -> Result<()> {
         let datasets = read_datasets(&loghub_dir())?;
-        assert_eq!(datasets.len(), 10, "ten LogHub-2k sets expected");
+        let names: Vec<&str> = datasets.iter().map(|d| d.name.as_str()).collect();
+        let measured = [
+            ("Apache", 1.000),
+            ("BGL", 0.959),
+            ("HDFS", 1.000),
+            ("Hadoop", 0.964),
+            ("HealthApp", 0.983),
+            ("Linux", 0.690),
+            ("OpenSSH", 0.787),
+            ("Proxifier", 0.977),
+            ("Spark", 0.924),
+            ("Zookeeper", 0.967),
+        ];
+        assert_eq!(names, measured.map(|(n, _)| n), "the ten LogHub-2k sets");
         assert!(datasets.iter().all(|d| d.contents.len() == 2000));
         let grid = Grid {
-            similarity: vec![0.4, 0.5, 0.6],
+            similarity: vec![0.4, 0.6, 0.8],
             depth: vec![4],
             value_weight: vec![0.5, 1.0],
-            merge_skeletons: vec![true],
+            merge_skeletons: vec![false, true],
             max_children: vec![100],
         };
         let table = ScoreTable::compute(grid.configs(), &datasets);
+        assert_eq!(table.configs.len(), 12);
+        assert!(same_tuning(&table.configs[0], &MinerConfig::default()));
+        for ((name, floor), &got) in measured.iter().zip(&table.accuracy[0]) {
+            assert!(
+                got >= floor - 0.01,
+                "{name}: default in-sample GA {got:.3}, measured {floor:.3}"
+            );
+        }
         let rows = table.leave_one_out();
         assert_eq!(rows.len(), 10);
         let held_out = mean(rows.iter().map(|r| r.held_out));
