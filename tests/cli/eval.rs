@@ -85,3 +85,105 @@ fn bad_gate_value_is_a_usage_error() {
     let out = rollwise(&["eval", "--scenarios", ".", "--max-false-promote", "7"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+const CLEAN: [f64; 5] = [0.0, 0.001, 0.0, 0.0, 0.002];
+const BAD: [f64; 5] = [0.2, 0.25, 0.22, 0.21, 0.24];
+
+/// tune/: a bad release labelled abort and a clean one labelled promote (both
+/// judged right); holdout/: a clean release labelled abort (a false promote)
+/// and a clean one labelled promote; one clean promote directly in the root.
+fn split_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, canary, expected) in [
+        ("tune/bad.json", &BAD, "abort"),
+        ("tune/clean.json", &CLEAN, "promote"),
+        ("holdout/missed.json", &CLEAN, "abort"),
+        ("holdout/clean.json", &CLEAN, "promote"),
+        ("root.json", &CLEAN, "promote"),
+    ] {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bundle(canary, &CLEAN, expected)).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn eval_scores_each_top_level_split_apart() {
+    let dir = split_dir();
+    let json = dir.path().join("out").join("report.json");
+    std::fs::create_dir_all(json.parent().expect("parent")).expect("mkdir");
+    let out = rollwise(&[
+        "eval",
+        "--scenarios",
+        dir.path().to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("valid json");
+    assert_eq!(r["scores"]["scenarios"], 5);
+    assert_eq!(r["scores"]["falsePromotes"], 1);
+    assert_eq!(r["scores"]["falsePromoteRate"], 0.5);
+    let splits = r["splits"].as_array().expect("splits");
+    let names: Vec<&str> = splits.iter().filter_map(|s| s["split"].as_str()).collect();
+    assert_eq!(names, ["holdout", "tune"], "root-level files form no split");
+    let (holdout, tune) = (&splits[0]["scores"], &splits[1]["scores"]);
+    assert_eq!(tune["scenarios"], 2);
+    assert_eq!(tune["accuracy"], 1.0);
+    assert_eq!(tune["falsePromoteRate"], 0.0);
+    assert_eq!(
+        tune["confusion"]["rows"][1][1], 1,
+        "tune: abort judged abort"
+    );
+    assert_eq!(holdout["scenarios"], 2);
+    assert_eq!(holdout["accuracy"], 0.5);
+    assert_eq!(holdout["falsePromoteRate"], 1.0);
+    assert_eq!(
+        holdout["confusion"]["rows"][1][0], 1,
+        "holdout: abort promoted"
+    );
+    for res in r["results"].as_array().expect("results") {
+        let file = res["file"].as_str().expect("file");
+        let want = file.split_once('/').map(|(first, _)| first);
+        assert_eq!(res["split"].as_str(), want, "{file}");
+    }
+    let md = stdout(&out);
+    assert!(md.contains("## By split"), "{md}");
+    assert!(
+        md.contains("| holdout | 2 | 0.500 | 1.000 (1 of 1) | 0.000 (0 of 1) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| tune | 2 | 1.000 | 0.000 (0 of 1) | 0.000 (0 of 1) |"),
+        "{md}"
+    );
+    assert!(md.contains("### Confusion matrix, split holdout"), "{md}");
+}
+
+#[test]
+fn max_false_promote_applies_to_each_split() {
+    let dir = split_dir();
+    let d = dir.path().to_str().expect("utf8");
+    // Whole set: 1 of 2 expected aborts promoted (0.5) passes 0.6; the holdout
+    // split alone (1 of 1) does not.
+    let gated = rollwise(&["eval", "--scenarios", d, "--max-false-promote", "0.6"]);
+    assert_eq!(gated.status.code(), Some(1), "{}", stderr(&gated));
+    let err = stderr(&gated);
+    assert!(err.contains("in split holdout"), "{err}");
+    assert!(!err.contains("in split tune"), "{err}");
+    let tune = dir.path().join("tune");
+    let ok = rollwise(&[
+        "eval",
+        "--scenarios",
+        tune.to_str().expect("utf8"),
+        "--max-false-promote",
+        "0",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        !stdout(&ok).contains("## By split"),
+        "no folders, no split section"
+    );
+}

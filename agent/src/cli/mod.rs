@@ -437,7 +437,7 @@ fn run_eval(hybrid: &HybridJudge, args: &EvalArgs) -> Result<ExitCode> {
         max_false_abort: args.max_false_abort,
         min_accuracy: args.min_accuracy,
     };
-    let failures = gates.check(&report.scores);
+    let failures = gates.check_report(&report);
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {

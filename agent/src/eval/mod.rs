@@ -20,6 +20,10 @@ pub use report::render_markdown;
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioResult {
     pub file: String,
+    /// The top-level folder under the scenario directory (`tune`, `holdout`, ...);
+    /// absent for a file directly in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
     pub name: String,
     pub category: Option<String>,
     pub expected: Decision,
@@ -42,6 +46,9 @@ pub struct ScenarioResult {
     /// The seed plugin's approach on the same scenario, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineResult>,
+    /// The loader refused the bundle (the error); it was scored as inconclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Counts by (expected, got), in the order promote, abort, inconclusive.
@@ -129,7 +136,50 @@ pub struct EvalReport {
     pub scenarios_dir: String,
     pub mode: String,
     pub scores: Scores,
+    /// The same scores per top-level folder (e.g. `tune` and `holdout`), sorted
+    /// by name; empty when every scenario sits directly in the directory.
+    #[serde(default)]
+    pub splits: Vec<SplitScores>,
     pub results: Vec<ScenarioResult>,
+}
+
+/// The scores of the scenarios under one top-level folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SplitScores {
+    pub split: String,
+    pub scores: Scores,
+}
+
+/// Scores per split, sorted by split name; scenarios without a split count only
+/// in the whole-set scores.
+pub fn split_scores(results: &[ScenarioResult]) -> Vec<SplitScores> {
+    let mut names: Vec<&str> = results.iter().filter_map(|r| r.split.as_deref()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let subset: Vec<ScenarioResult> = results
+                .iter()
+                .filter(|r| r.split.as_deref() == Some(name))
+                .cloned()
+                .collect();
+            SplitScores {
+                split: name.to_owned(),
+                scores: scores(&subset),
+            }
+        })
+        .collect()
+}
+
+/// The split of a scenario file: the first folder of its path relative to the
+/// scenario directory, if it is in one.
+fn split_of(rel: &Path) -> Option<String> {
+    let mut parts = rel.components();
+    let first = parts.next()?;
+    parts.next()?;
+    Some(first.as_os_str().to_string_lossy().into_owned())
 }
 
 /// Thresholds that turn `eval` into a gate.
@@ -141,6 +191,23 @@ pub struct EvalGates {
 }
 
 impl EvalGates {
+    /// What failed over the whole set and, for `max_false_promote`, in each
+    /// split (a false promote hidden by a large easy split must still fail).
+    pub fn check_report(&self, r: &EvalReport) -> Vec<String> {
+        let mut out = self.check(&r.scores);
+        if let Some(max) = self.max_false_promote {
+            for sp in &r.splits {
+                if sp.scores.false_promote_rate > max {
+                    out.push(format!(
+                        "false-promote rate {:.3} ({} scenarios) in split {} is above {max}",
+                        sp.scores.false_promote_rate, sp.scores.false_promotes, sp.split
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// What failed, in words; empty when every gate passed.
     pub fn check(&self, s: &Scores) -> Vec<String> {
         let mut out = Vec::new();
@@ -213,7 +280,18 @@ pub fn run_dir(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        let ev = evidence::load_file(path, max_bytes)?;
+        let rel = path.strip_prefix(dir).unwrap_or(path);
+        let ev = match evidence::load_file(path, max_bytes) {
+            Ok(ev) => ev,
+            Err(err @ Error::InvalidEvidence { .. }) => {
+                // Fail closed: a bundle the loader refuses is judged inconclusive
+                // with the refusal as its reason, and scored like any verdict.
+                results.push(refused_result(path, rel, &err)?);
+                bar.inc(1);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let Some(expected) = ev.expected.as_ref().map(|e| e.verdict) else {
             return Err(Error::Usage(format!(
                 "{} has no `expected` label; eval needs labelled scenarios (use `rollwise analyze` for unlabelled bundles)",
@@ -223,7 +301,6 @@ pub fn run_dir(
         let started = Instant::now();
         let verdict = judge.analyze(&ev);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let rel = path.strip_prefix(dir).unwrap_or(path);
         let mut result = score_one(&ev, &verdict, expected, rel, latency_ms);
         if with_baseline {
             result.baseline = judge.seed_baseline(&ev);
@@ -237,7 +314,49 @@ pub fn run_dir(
         scenarios_dir: dir.display().to_string(),
         mode: judge.describe(),
         scores,
+        splits: split_scores(&results),
         results,
+    })
+}
+
+/// The result for a scenario the loader refused: its label is read from the raw
+/// JSON (a scenario without one is a usage error, as for any scenario).
+fn refused_result(path: &Path, rel: &Path, err: &Error) -> Result<ScenarioResult> {
+    let raw: serde_json::Value = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let expected = raw
+        .pointer("/expected/verdict")
+        .cloned()
+        .and_then(|v| serde_json::from_value::<Decision>(v).ok())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} was refused ({err}) and has no readable `expected` label",
+                path.display()
+            ))
+        })?;
+    let text = |ptr: &str| raw.pointer(ptr).and_then(|v| v.as_str()).map(str::to_owned);
+    let verdict = Decision::Inconclusive;
+    Ok(ScenarioResult {
+        file: rel.display().to_string(),
+        name: text("/name").unwrap_or_default(),
+        category: text("/expected/category"),
+        expected,
+        verdict,
+        confidence: 99,
+        correct: expected == verdict,
+        root_cause_hit: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: 0.0,
+        summary: format!("inconclusive: the bundle was refused: {err}"),
+        leaked_secrets: 0,
+        mode: JudgeMode::StatisticsAndLogs,
+        model: None,
+        baseline: None,
+        refused: Some(err.to_string()),
+        split: split_of(rel),
     })
 }
 
@@ -277,6 +396,7 @@ fn score_one(
         .count();
     ScenarioResult {
         file: rel.display().to_string(),
+        split: split_of(rel),
         name: ev.name.clone(),
         category: ev.expected.as_ref().and_then(|e| e.category.clone()),
         expected,
@@ -292,6 +412,7 @@ fn score_one(
         mode: v.mode,
         model: v.model.clone(),
         baseline: None,
+        refused: None,
     }
 }
 

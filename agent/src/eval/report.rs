@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::EvalReport;
+use super::{ConfusionMatrix, EvalReport, SplitScores};
 use crate::evidence::Decision;
 
 pub fn render_markdown(r: &EvalReport) -> String {
@@ -112,19 +112,8 @@ pub fn render_markdown(r: &EvalReport) -> String {
         out,
         "\n## Confusion matrix (rows: expected, columns: verdict)\n"
     );
-    let _ = writeln!(
-        out,
-        "| expected \\ verdict | promote | abort | inconclusive |\n| --- | --- | --- | --- |"
-    );
-    for e in Decision::ALL {
-        let _ = writeln!(
-            out,
-            "| {e} | {} | {} | {} |",
-            s.confusion.get(e, Decision::Promote),
-            s.confusion.get(e, Decision::Abort),
-            s.confusion.get(e, Decision::Inconclusive)
-        );
-    }
+    confusion_table(&mut out, &s.confusion);
+    splits_section(&mut out, &r.splits);
 
     let _ = writeln!(out, "\n## Scenarios\n");
     let _ = writeln!(
@@ -145,6 +134,7 @@ pub fn render_markdown(r: &EvalReport) -> String {
             None => "—",
         };
         let mode = match (x.mode, &x.model) {
+            _ if x.refused.is_some() => "REFUSED by the loader (scored inconclusive)",
             (crate::verdict::JudgeMode::Hybrid, _) => "hybrid",
             (_, Some(_)) => "stats+logs (model unavailable)",
             (_, None) => "stats+logs",
@@ -170,5 +160,70 @@ pub fn render_markdown(r: &EvalReport) -> String {
             x.latency_ms
         );
     }
+    let refused: Vec<&super::ScenarioResult> =
+        r.results.iter().filter(|x| x.refused.is_some()).collect();
+    if !refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRefused bundles (scored inconclusive, fail closed):\n"
+        );
+        for x in refused {
+            let _ = writeln!(out, "- {}: {}", x.file, x.refused.as_deref().unwrap_or(""));
+        }
+    }
     out
+}
+
+fn confusion_table(out: &mut String, c: &ConfusionMatrix) {
+    let _ = writeln!(
+        out,
+        "| expected \\ verdict | promote | abort | inconclusive |\n| --- | --- | --- | --- |"
+    );
+    for e in Decision::ALL {
+        let _ = writeln!(
+            out,
+            "| {e} | {} | {} | {} |",
+            c.get(e, Decision::Promote),
+            c.get(e, Decision::Abort),
+            c.get(e, Decision::Inconclusive)
+        );
+    }
+}
+
+/// Scores per top-level folder: `tune` (the scenarios rules were written with in
+/// view) apart from `holdout` (the ones no rule has seen).
+fn splits_section(out: &mut String, splits: &[SplitScores]) {
+    if splits.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## By split\n");
+    let _ = writeln!(
+        out,
+        "| split | scenarios | accuracy | false-promote rate | false-abort rate | root-cause hit rate |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for sp in splits {
+        let s = &sp.scores;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} | {:.3} ({} of {}) | {:.3} ({} of {}) | {:.3} |",
+            sp.split,
+            s.scenarios,
+            s.accuracy,
+            s.false_promote_rate,
+            s.false_promotes,
+            s.confusion.expected_total(Decision::Abort),
+            s.false_abort_rate,
+            s.false_aborts,
+            s.confusion.expected_total(Decision::Promote),
+            s.root_cause_hit_rate
+        );
+    }
+    for sp in splits {
+        let _ = writeln!(
+            out,
+            "\n### Confusion matrix, split {} (rows: expected, columns: verdict)\n",
+            sp.split
+        );
+        confusion_table(out, &sp.scores.confusion);
+    }
 }

@@ -96,12 +96,25 @@ pub fn parse_bytes(bytes: &[u8], source: &EvidenceSource) -> Result<Evidence> {
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
+            let message = strip_position(&inner.to_string());
+            let mut field = if path == "." { String::new() } else { path };
+            // serde names a missing field in the message and points at its
+            // parent; the field itself (`metrics[2].better`) is what to fix.
+            if let Some(missing) = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next())
+            {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(missing);
+            }
             return Err(Error::InvalidEvidence {
                 source_name: source.to_string(),
                 line: inner.line(),
                 column: inner.column(),
-                field: if path == "." { String::new() } else { path },
-                message: strip_position(&inner.to_string()),
+                field,
+                message,
             });
         }
     };
@@ -114,7 +127,7 @@ pub fn parse_bytes(bytes: &[u8], source: &EvidenceSource) -> Result<Evidence> {
             message: "trailing data after the bundle's JSON object".into(),
         });
     }
-    check(&evidence, source)?;
+    validate(&evidence, source)?;
     Ok(evidence)
 }
 
@@ -127,7 +140,10 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-fn check(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
+/// The checks serde cannot express, on a bundle that parsed: every caller that
+/// builds an [`Evidence`] some other way (the service, a test) runs it too, so
+/// a bundle the CLI refuses is refused everywhere, with the same field named.
+pub fn validate(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
     let bad = |field: &str, message: String| Error::InvalidEvidence {
         source_name: source.to_string(),
         line: 0,
@@ -153,8 +169,46 @@ fn check(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
                 "must not be empty".into(),
             ));
         }
+        for (side, samples) in [("canary", &m.canary), ("stable", &m.stable)] {
+            if let Some((j, v, why)) = samples
+                .iter()
+                .enumerate()
+                .find_map(|(j, v)| impossible(*v, m.unit.as_deref()).map(|why| (j, v, why)))
+            {
+                return Err(bad(
+                    &format!("metrics[{i}].{side}[{j}]"),
+                    format!(
+                        "{v} is impossible for {} ({why})",
+                        m.unit
+                            .as_deref()
+                            .map_or_else(|| m.name.clone(), |u| format!("unit {u:?}"))
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// Why a sample cannot be a value of its unit, if it cannot: a ratio lies in
+/// 0..=1, a percentage in 0..=100, and durations, counts, sizes and rates are
+/// never negative. Units this does not know are not constrained; non-finite
+/// samples are refused while parsing.
+fn impossible(v: f64, unit: Option<&str>) -> Option<&'static str> {
+    let unit = unit?.trim().to_ascii_lowercase();
+    let (lo, hi, why) = match unit.as_str() {
+        "ratio" | "fraction" => (0.0, 1.0, "a ratio lies in 0..=1"),
+        "percent" | "%" => (0.0, 100.0, "a percentage lies in 0..=100"),
+        "ms" | "s" | "seconds" | "second" | "milliseconds" | "us" | "µs" | "ns" | "count"
+        | "bytes" | "b" | "kib" | "mib" | "gib" | "kb" | "mb" | "gb" | "cores" | "requests" => {
+            (0.0, f64::INFINITY, "it is never negative")
+        }
+        u if u.ends_with("/s") || u.ends_with("per_second") => {
+            (0.0, f64::INFINITY, "a rate is never negative")
+        }
+        _ => return None,
+    };
+    (!(lo..=hi).contains(&v)).then_some(why)
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@
 
 mod load;
 
-pub use load::{DEFAULT_MAX_BYTES, EvidenceSource, json_files, load_file, parse_bytes};
+pub use load::{DEFAULT_MAX_BYTES, EvidenceSource, json_files, load_file, parse_bytes, validate};
 
 use serde::{Deserialize, Serialize};
 
 /// The only bundle version this build understands.
 pub const SUPPORTED_VERSION: u32 = 1;
+/// The newest bundle version read: 2 adds optional per-pod `startedAt`/`readyAt`.
+pub const MAX_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -118,9 +120,8 @@ pub struct MetricSeries {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    /// Absent means `lower`: almost every canary metric (errors, latency, memory,
-    /// restarts) is better lower; `higher` must be said explicitly.
-    #[serde(default)]
+    /// Required: a guessed direction can read a falling success ratio as an
+    /// improvement, so a series without `better` is refused (`metrics[i].better`).
     pub better: Better,
     #[serde(default)]
     pub critical: bool,
@@ -145,13 +146,21 @@ pub struct Sides<T> {
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     pub name: String,
-    #[serde(default = "default_true")]
+    /// Absent means readiness is unknown, which counts as not ready: a pod is
+    /// never assumed healthy for want of a field.
+    #[serde(default)]
     pub ready: bool,
     #[serde(default)]
     pub restarts: u32,
     /// `OOMKilled`, `Error`, `Completed`, ... or a pod-level reason such as `Evicted`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_termination_reason: Option<String>,
+    /// Version 2: when the pod's containers started and when it became Ready
+    /// (RFC 3339). Used only to place log lines relative to readiness.
+    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(rename = "readyAt", default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,10 +311,6 @@ impl<T> Sides<T> {
     }
 }
 
-fn default_true() -> bool {
-    true
-}
-
 fn default_count() -> u32 {
     1
 }
@@ -349,9 +354,9 @@ where
     D: serde::Deserializer<'de>,
 {
     let v = u32::deserialize(d)?;
-    if v != SUPPORTED_VERSION {
+    if !(SUPPORTED_VERSION..=MAX_VERSION).contains(&v) {
         return Err(serde::de::Error::custom(format!(
-            "unsupported bundle version {v} (this build reads version {SUPPORTED_VERSION})"
+            "unsupported bundle version {v} (this build reads versions {SUPPORTED_VERSION} to {MAX_VERSION})"
         )));
     }
     Ok(v)

@@ -42,7 +42,7 @@ fn full() -> Value {
         "metrics": [
             {"name": "error_rate", "unit": "ratio", "better": "lower", "critical": true,
              "canary": [0.14, 0.16], "stable": [0.001, 0.0]},
-            {"name": "latency_p99_ms", "unit": "ms", "canary": [180], "stable": [170, 185]}
+            {"name": "latency_p99_ms", "unit": "ms", "better": "lower", "canary": [180], "stable": [170, 185]}
         ],
         "pods": {
             "canary": [{"name": "checkout-7c9d5f6b8-abcde", "ready": true, "restarts": 0,
@@ -174,11 +174,7 @@ fn full_bundle_parses_every_field() {
     assert_eq!(ev.rollout.canary_weight, Some(20));
     assert_eq!(ev.rollout.step, Some(2));
     assert_eq!(ev.traffic.and_then(|t| t.stable_requests), Some(4800));
-    assert_eq!(
-        ev.metrics[1].better,
-        Better::Lower,
-        "absent `better` means lower"
-    );
+    assert_eq!(ev.metrics[1].better, Better::Lower,);
     assert!(ev.metrics[0].critical && !ev.metrics[1].critical);
     assert_eq!(ev.pods.stable[0].restarts, 2);
     assert_eq!(ev.events[0].count, 4);
@@ -347,6 +343,7 @@ fn missing_required_fields_are_named() {
         ("/rollout", "namespace"),
         ("/rollout", "name"),
         ("/metrics/0", "name"),
+        ("/metrics/1", "better"),
         ("/pods/canary/0", "name"),
         ("/events/0", "object"),
         ("/logs/canary/0", "pod"),
@@ -361,19 +358,41 @@ fn missing_required_fields_are_named() {
         target.as_object_mut().unwrap().remove(missing);
         let e = invalid(parse_value(&v));
         let field = pointer.trim_start_matches('/').replace('/', ".");
-        let field = field.replace(".0", "[0]");
+        let field = field.replace(".0", "[0]").replace(".1", "[1]");
+        // The field to add is named itself, under its parent.
+        let field = if field.is_empty() {
+            missing.to_owned()
+        } else {
+            format!("{field}.{missing}")
+        };
         assert_located(&e, &field, &format!("missing field `{missing}`"));
     }
 }
 
 #[test]
 fn unsupported_version_is_located() {
-    let e = invalid(parse_value(&with(full(), "/version", json!(2))));
-    assert_located(&e, "version", "unsupported bundle version 2");
-    // Checked as soon as it is read: a v2 bundle with another shape still says why.
-    let v2 = r#"{"version": 2, "name": "n", "rollout": "shop/checkout"}"#;
-    let e = invalid(parse_bytes(v2.as_bytes(), &source()));
-    assert_located(&e, "version", "unsupported bundle version 2");
+    let e = invalid(parse_value(&with(full(), "/version", json!(3))));
+    assert_located(&e, "version", "unsupported bundle version 3");
+    // Checked as soon as it is read: a v3 bundle with another shape still says why.
+    let v3 = r#"{"version": 3, "name": "n", "rollout": "shop/checkout"}"#;
+    let e = invalid(parse_bytes(v3.as_bytes(), &source()));
+    assert_located(&e, "version", "unsupported bundle version 3");
+}
+
+#[test]
+fn version_2_reads_pod_start_and_readiness() {
+    let mut v = with(full(), "/version", json!(2));
+    let pod = &mut v["pods"]["canary"][0];
+    pod["startedAt"] = json!("2026-11-22T10:00:00Z");
+    pod["readyAt"] = json!("2026-11-22T10:00:31Z");
+    let ev = parse_value(&v).unwrap();
+    assert_eq!(ev.version, 2);
+    let p = &ev.pods.canary[0];
+    assert_eq!(p.started_at.as_deref(), Some("2026-11-22T10:00:00Z"));
+    assert_eq!(p.ready_at.as_deref(), Some("2026-11-22T10:00:31Z"));
+    // And version 1 still reads, without them.
+    let ev1 = parse_value(&full()).unwrap();
+    assert!(ev1.pods.canary.iter().all(|p| p.started_at.is_none()));
 }
 
 #[test]

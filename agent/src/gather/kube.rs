@@ -614,6 +614,8 @@ pub fn pod_status(p: &Pod) -> PodStatus {
         ready,
         restarts,
         last_termination_reason: pod_reason.or(last_terminated).or(waiting).or(terminated),
+        started_at: None,
+        ready_at: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Facts about the evidence itself: what is missing or too thin to judge on.
 
 use crate::evidence::Evidence;
-use crate::judge::config::JudgeConfig;
+use crate::judge::config::{JudgeConfig, MetricKind};
 use crate::judge::signal::{Severity, Signal, SignalSource};
 
 pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
@@ -55,12 +55,22 @@ pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
             80,
         )),
         Some(_) => {}
-        None => out.push(s(
-            Severity::Info,
-            "request counts were not provided; sample counts alone decide whether there is enough data".into(),
-            "traffic",
-            50,
-        )),
+        None => match load_metric(ev) {
+            Some((i, name)) => out.push(s(
+                Severity::Info,
+                format!(
+                    "request counts were not provided; the throughput metric {name} shows the canary doing work"
+                ),
+                &format!("metrics[{i}] {name}"),
+                50,
+            )),
+            None => out.push(s(
+                Severity::Concern,
+                "request counts were not provided and no throughput metric shows the canary doing work, so its behaviour under load is unknown (no data)".into(),
+                "traffic",
+                80,
+            )),
+        },
     }
     if ev.logs.canary.iter().all(|p| p.lines.is_empty()) {
         out.push(s(
@@ -71,4 +81,18 @@ pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
         ));
     }
     out
+}
+
+/// Invariant (no promote when load cannot be established): a canary that served
+/// nothing has shown nothing, so promote needs evidence of load. `traffic`
+/// gives it for request-serving services; without it, a throughput metric (a
+/// rate or count of work done: unit `…/s`, or a name saying per second,
+/// throughput, processed or requests) whose canary series has a positive sample
+/// gives it for any workload, a queue worker included. Anything else leaves
+/// load unknown.
+fn load_metric(ev: &Evidence) -> Option<(usize, &str)> {
+    ev.metrics.iter().enumerate().find_map(|(i, m)| {
+        (MetricKind::is_throughput(&m.name, m.unit.as_deref()) && m.canary.iter().any(|v| *v > 0.0))
+            .then_some((i, m.name.as_str()))
+    })
 }

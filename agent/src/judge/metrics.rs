@@ -17,7 +17,67 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
     let mut results = Vec::with_capacity(ev.metrics.len());
     let mut signals = Vec::with_capacity(ev.metrics.len());
     for (i, m) in ev.metrics.iter().enumerate() {
-        let (result, signal) = judge_metric(i, m, requests, cfg);
+        let ratio;
+        let m = match as_ratio(m) {
+            Some(r) => {
+                ratio = r;
+                &ratio
+            }
+            None => m,
+        };
+        let scaled;
+        let (m, share_note) = match traffic_share_scale(m, ev.rollout.canary_weight) {
+            ShareScale::AsIs => (m, None),
+            ShareScale::Scaled(k) => {
+                scaled = MetricSeries {
+                    canary: m.canary.iter().map(|x| x * k).collect(),
+                    ..m.clone()
+                };
+                (
+                    &scaled,
+                    Some(format!(
+                        "canary scaled ×{} to stable's traffic share",
+                        fmt_num(k)
+                    )),
+                )
+            }
+            ShareScale::Unknown => {
+                let detail = format!(
+                    "{}: no verdict possible, a version-total throughput follows each version's traffic share, and the canary weight is unknown or 0/100",
+                    m.name
+                );
+                let r = MetricResult {
+                    name: m.name.clone(),
+                    unit: m.unit.clone(),
+                    better: m.better,
+                    critical: m.critical,
+                    outcome: MetricOutcome::NoData,
+                    canary_samples: m.canary.len(),
+                    stable_samples: m.stable.len(),
+                    canary_median: stats::median(&m.canary),
+                    stable_median: stats::median(&m.stable),
+                    shift: None,
+                    ratio: None,
+                    p_value: None,
+                    tolerance: String::new(),
+                    note: "canary weight unknown: a version total cannot be compared".into(),
+                };
+                results.push(r);
+                signals.push(Signal::new(
+                    SignalSource::Metric,
+                    Severity::Concern,
+                    detail,
+                    format!("metrics[{i}] {}", m.name),
+                    50,
+                ));
+                continue;
+            }
+        };
+        let (mut result, mut signal) = judge_metric(i, m, requests, cfg);
+        if let Some(note) = share_note {
+            result.note = format!("{} ({note})", result.note);
+            signal.detail = format!("{} ({note})", signal.detail);
+        }
         if let Some(extra) = unhealthy_level(i, m, &result, cfg) {
             signals.push(extra);
         }
@@ -25,6 +85,44 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
         signals.push(signal);
     }
     (results, signals)
+}
+
+/// A percentage is a ratio written ×100: the same series in 0..1, so that every
+/// rule written for ratios (the absolute error tolerance, badness `1 - x`, the
+/// error ceiling) means the same whichever way the bundle wrote it.
+fn as_ratio(m: &MetricSeries) -> Option<MetricSeries> {
+    let unit = m.unit.as_deref()?.trim().to_ascii_lowercase();
+    matches!(unit.as_str(), "percent" | "%" | "pct").then(|| MetricSeries {
+        unit: Some("ratio".into()),
+        canary: m.canary.iter().map(|x| x / 100.0).collect(),
+        stable: m.stable.iter().map(|x| x / 100.0).collect(),
+        ..m.clone()
+    })
+}
+
+/// How a throughput metric's canary series is made comparable with stable's.
+enum ShareScale {
+    AsIs,
+    Scaled(f64),
+    Unknown,
+}
+
+/// A version-total throughput (requests or records per second summed over a
+/// version's pods) follows the share of traffic each version gets: at canary
+/// weight `w`%, the canary does `w / (100 - w)` of stable's work while behaving
+/// exactly as well. So its canary samples are scaled by `(100 - w) / w` before
+/// the comparison; per-instance rates and every other metric compare as they
+/// are. Without a weight strictly between 0 and 100 the total is not comparable.
+fn traffic_share_scale(m: &MetricSeries, weight: Option<u8>) -> ShareScale {
+    if !MetricKind::is_throughput(&m.name, m.unit.as_deref())
+        || MetricKind::is_per_instance(&m.name)
+    {
+        return ShareScale::AsIs;
+    }
+    match weight {
+        Some(w) if (1..100).contains(&w) => ShareScale::Scaled(f64::from(100 - w) / f64::from(w)),
+        _ => ShareScale::Unknown,
+    }
 }
 
 /// The tolerance applied to one metric.
@@ -128,13 +226,11 @@ fn judge_metric(
     };
     let unit = m.unit.as_deref();
 
-    // Missing data first: a metric without data can never support a promote. For
-    // a critical metric that is a reason to stay inconclusive.
-    let no_data_severity = if m.critical {
-        Severity::Concern
-    } else {
-        Severity::Info
-    };
+    // Invariant (no promote without data on a metric): a metric that was asked
+    // for but cannot be judged (no samples, no baseline, too few samples, too
+    // little traffic) is a concern whether or not it is critical. Missing data is
+    // never read as healthy data, and a thin series is missing data.
+    let no_data_severity = Severity::Concern;
     let thin_traffic =
         kind.needs_traffic() && canary_requests.is_some_and(|n| n < cfg.min_canary_requests);
     let no_data_note = if m.canary.is_empty() {
@@ -342,15 +438,17 @@ fn thin_traffic_regression(
     n_s: u64,
     cfg: &JudgeConfig,
 ) -> Option<(f64, String)> {
-    if kind != MetricKind::ErrorRatio || m.better != Better::Lower {
+    if kind != MetricKind::ErrorRatio {
         return None;
     }
-    // The series are per-interval ratios; their mean times the request count
-    // estimates the failures (exact when intervals carry equal traffic).
-    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
+    // The series are per-interval ratios; the mean badness times the request
+    // count estimates the failures (exact when intervals carry equal traffic).
+    // Written against badness, so a success ratio is tested like an error ratio.
+    let mean_badness =
+        |xs: &[f64]| xs.iter().map(|x| badness(m.better, *x)).sum::<f64>() / xs.len() as f64;
     let (rate_c, rate_s) = (
-        mean(&m.canary).clamp(0.0, 1.0),
-        mean(&m.stable).clamp(0.0, 1.0),
+        mean_badness(&m.canary).clamp(0.0, 1.0),
+        mean_badness(&m.stable).clamp(0.0, 1.0),
     );
     let x_c = (rate_c * n_c as f64).round() as u64;
     let x_s = (rate_s * n_s as f64).round() as u64;
@@ -362,7 +460,7 @@ fn thin_traffic_regression(
     }
     let p = stats::rate_greater_p(x_c, n_c, x_s, n_s);
     let (obs_c, obs_s) = (x_c as f64 / n_c as f64, x_s as f64 / n_s as f64);
-    if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, m.better) {
+    if p < cfg.alpha && tolerance.exceeded(obs_c - obs_s, None, true, Better::Lower) {
         Some((
             p,
             format!(
@@ -377,7 +475,22 @@ fn thin_traffic_regression(
     }
 }
 
-/// An error ratio this high is an incident whatever stable does: never promote.
+/// The badness of one sample of a request ratio: the share of requests that went
+/// wrong. An error ratio is its own badness; a success ratio (`better: higher`)
+/// has badness `1 - x`.
+///
+/// Invariant (one notion of badness): every rule stated for "errors" (the error
+/// ceiling, the thin-traffic binomial test) is written against this, so the same
+/// failures give the same verdict however the ratio is written.
+pub fn badness(better: Better, x: f64) -> f64 {
+    match better {
+        Better::Lower => x,
+        Better::Higher => 1.0 - x,
+    }
+}
+
+/// A share of failing requests this high is an incident whatever stable does:
+/// never promote (invariant: the error ceiling, on badness).
 fn unhealthy_level(
     index: usize,
     m: &MetricSeries,
@@ -385,13 +498,13 @@ fn unhealthy_level(
     cfg: &JudgeConfig,
 ) -> Option<Signal> {
     let kind = MetricKind::of(&m.name, m.unit.as_deref());
+    // Improvement too: better than a broken baseline is still broken.
     if kind != MetricKind::ErrorRatio
-        || m.better != Better::Lower
-        || r.outcome != MetricOutcome::Pass
+        || !matches!(r.outcome, MetricOutcome::Pass | MetricOutcome::Improvement)
     {
         return None;
     }
-    let canary = r.canary_median?;
+    let canary = badness(m.better, r.canary_median?);
     if canary < cfg.unhealthy_error_ratio {
         return None;
     }
@@ -402,7 +515,7 @@ fn unhealthy_level(
             "the service is unhealthy: the canary fails {} of requests ({}) and stable {}; no worse than a broken baseline is not safe to promote (limit {})",
             fmt_value(Some(canary), Some("ratio")),
             m.name,
-            fmt_value(r.stable_median, Some("ratio")),
+            fmt_value(r.stable_median.map(|x| badness(m.better, x)), Some("ratio")),
             fmt_value(Some(cfg.unhealthy_error_ratio), Some("ratio")),
         ),
         format!("metrics[{index}] {}", m.name),
@@ -552,6 +665,77 @@ mod tests {
     }
 
     #[test]
+    fn a_percentage_is_judged_as_the_same_ratio() {
+        let canary = [0.19, 0.15, 0.14, 0.15, 0.17, 0.15, 0.13, 0.19, 0.18, 0.18];
+        let pct = |xs: &[f64]| xs.iter().map(|x| x * 100.0).collect::<Vec<_>>();
+        let (r1, s1) = judge_one(metric("error_rate", "ratio", true, &canary, &STABLE_ERR));
+        let (r2, s2) = judge_one(metric(
+            "error_rate",
+            "percent",
+            true,
+            &pct(&canary),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!((r1.outcome, s1.severity), (r2.outcome, s2.severity));
+        assert_eq!(r2.outcome, MetricOutcome::Regression);
+        // A tolerated 0.3 pp shift is tolerated in percent too.
+        let small: Vec<f64> = STABLE_ERR.iter().map(|v| v + 0.003).collect();
+        let (r, _) = judge_one(metric(
+            "error_rate",
+            "%",
+            true,
+            &pct(&small),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!(r.outcome, MetricOutcome::Pass);
+    }
+
+    #[test]
+    fn a_version_total_throughput_is_compared_at_its_traffic_share() {
+        let rate = |canary: &[f64], weight: Option<u8>, name: &str| {
+            let mut ev = evidence();
+            ev.rollout.canary_weight = weight;
+            let mut m = metric(
+                name,
+                "req/s",
+                false,
+                canary,
+                &[36.0, 35.0, 37.0, 36.5, 35.5, 36.0],
+            );
+            m.better = Better::Higher;
+            ev.metrics = vec![m];
+            let (mut r, mut s) = judge_metrics(&ev, &JudgeConfig::default());
+            (r.remove(0), s.remove(0))
+        };
+        // At 25% the canary does a third of stable's work, behaving the same.
+        let same = [12.0, 11.8, 12.2, 12.1, 11.9, 12.0];
+        let (r, s) = rate(&same, Some(25), "request_rate");
+        assert_eq!(r.outcome, MetricOutcome::Pass, "{}", s.detail);
+        assert!(s.detail.contains("scaled ×3"), "{}", s.detail);
+        // Half of that is a real drop.
+        let half: Vec<f64> = same.iter().map(|x| x / 2.0).collect();
+        assert_eq!(
+            rate(&half, Some(25), "request_rate").0.outcome,
+            MetricOutcome::Regression
+        );
+        // No weight: a total cannot be compared, which is no data, not a pass.
+        let (r, s) = rate(&same, None, "request_rate");
+        assert_eq!(
+            (r.outcome, s.severity),
+            (MetricOutcome::NoData, Severity::Concern)
+        );
+        // A per-pod rate compares as it is.
+        let (r, _) = rate(&same, Some(25), "requests_per_pod_per_second");
+        assert_eq!(r.outcome, MetricOutcome::Regression);
+        let (r, _) = rate(
+            &[36.0, 35.5, 36.5, 36.0, 35.0, 37.0],
+            None,
+            "requests_per_pod_per_second",
+        );
+        assert_eq!(r.outcome, MetricOutcome::Pass);
+    }
+
+    #[test]
     fn clear_critical_error_regression_is_critical() {
         let canary = [0.19, 0.15, 0.14, 0.15, 0.17, 0.15, 0.13, 0.19, 0.18, 0.18];
         let (r, s) = judge_one(metric("error_rate", "ratio", true, &canary, &STABLE_ERR));
@@ -584,12 +768,14 @@ mod tests {
     }
 
     #[test]
-    fn empty_canary_series_is_no_data_and_a_concern_when_critical() {
+    fn empty_canary_series_is_no_data_and_a_concern_critical_or_not() {
         let (r, s) = judge_one(metric("error_rate", "ratio", true, &[], &STABLE_ERR));
         assert_eq!(r.outcome, MetricOutcome::NoData);
         assert_eq!(s.severity, Severity::Concern);
-        let (_, s) = judge_one(metric("latency_p99_ms", "ms", false, &[], &[1.0; 5]));
-        assert_eq!(s.severity, Severity::Info);
+        // A metric that was asked for but has no data never reads as healthy.
+        let (r, s) = judge_one(metric("latency_p99_ms", "ms", false, &[], &[1.0; 5]));
+        assert_eq!(r.outcome, MetricOutcome::NoData);
+        assert_eq!(s.severity, Severity::Concern);
     }
 
     #[test]

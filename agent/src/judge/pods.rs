@@ -38,17 +38,16 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig, redactor: &Redactor) -> Vec
     let canary = &ev.pods.canary;
     let stable = &ev.pods.stable;
 
+    // Invariant (no promote without canary pod status): whether the canary's
+    // pods run and are ready is the first fact of a release; logs or metrics do
+    // not stand in for it, so without it the verdict is at best inconclusive.
     if canary.is_empty() {
         out.push(Signal::new(
             SignalSource::Evidence,
-            if ev.logs.canary.is_empty() {
-                Severity::Concern
-            } else {
-                Severity::Info
-            },
-            "no canary pod status was gathered",
+            Severity::Concern,
+            "no canary pod status was gathered, so nothing shows the canary's pods running and ready (no data)",
             "pods.canary",
-            50,
+            80,
         ));
     }
 
@@ -117,6 +116,8 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig, redactor: &Redactor) -> Vec
         ));
     }
 
+    // A pod whose readiness was not reported reads as not ready (the loader
+    // defaults `ready` to false): unknown is never healthy.
     let not_ready: Vec<&PodStatus> = canary.iter().filter(|p| !p.ready).collect();
     if !not_ready.is_empty() {
         let names: Vec<&str> = not_ready.iter().map(|p| p.name.as_str()).collect();
@@ -124,7 +125,7 @@ pub fn pod_signals(ev: &Evidence, cfg: &JudgeConfig, redactor: &Redactor) -> Vec
             SignalSource::Pod,
             Severity::Concern,
             format!(
-                "{} of {} canary pods not ready at the end of the window: {}",
+                "{} of {} canary pods not ready (or readiness not reported) at the end of the window: {}",
                 not_ready.len(),
                 canary.len(),
                 names.join(", ")
@@ -209,7 +210,9 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
                         first: i,
                         example: e,
                         image: false,
+                        startup: true,
                     });
+                entry.startup &= is_startup_probe_refusal(ev, e);
                 entry.objects.push(e.object.as_str());
                 entry.count += u64::from(e.count.max(1));
                 // kubelet reports pull failures as several `Failed` events; the
@@ -235,11 +238,12 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
             first,
             example,
             image,
+            startup,
         } = w;
         let background = stable_reasons.contains(&reason);
         let image = image || IMAGE_EVENT_REASONS.contains(&reason);
         let crash = CRASH_EVENT_REASONS.contains(&reason);
-        let severity = if background {
+        let severity = if background || (startup && !image && !crash) {
             Severity::Info
         } else if image || (crash && count >= 2) {
             Severity::Critical
@@ -255,6 +259,8 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
             objs.iter().take(3).copied().collect::<Vec<_>>().join(", "),
             if background {
                 "; stable objects show it too"
+            } else if startup && !image && !crash {
+                "; start-up: the probe's connection was refused before the server listened, and the pod is ready with no restarts"
             } else {
                 ""
             },
@@ -279,6 +285,31 @@ struct CanaryWarnings<'a> {
     example: &'a KubeEvent,
     /// Any of them says the image cannot be pulled.
     image: bool,
+    /// Every one is a start-up probe refusal ([`is_startup_probe_refusal`]).
+    startup: bool,
+}
+
+/// A readiness or startup probe whose TCP connection was refused, on a pod that
+/// is ready at the end of the window with no restarts: the container was not
+/// listening yet, which is what such a probe waits for while a pod starts. A
+/// probe answered with an error status, a timeout or a body is a server that is
+/// up and says it is not ready, and is not this; nor is a liveness failure, nor
+/// any probe on a pod that restarted or is not ready.
+fn is_startup_probe_refusal(ev: &Evidence, e: &KubeEvent) -> bool {
+    let probe = e.message.starts_with("Readiness probe failed")
+        || e.message.starts_with("Startup probe failed");
+    let refused = e.message.contains("connection refused");
+    let name = e
+        .object
+        .split_once('/')
+        .map_or(e.object.as_str(), |(_, n)| n);
+    let settled = ev
+        .pods
+        .canary
+        .iter()
+        .find(|p| p.name == name)
+        .is_some_and(|p| p.ready && p.restarts == 0);
+    e.reason == "Unhealthy" && probe && refused && settled
 }
 
 /// Which version an event's object belongs to: pods and ReplicaSets by the
@@ -380,6 +411,40 @@ mod tests {
             severities(&ev),
             vec![(SignalSource::Pod, Severity::Concern)]
         );
+    }
+
+    #[test]
+    fn refused_readiness_probes_of_a_pod_that_became_ready_are_start_up() {
+        let probe = |msg: &str| {
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Unhealthy",
+                &format!("Readiness probe failed: {msg}"),
+                3,
+            )
+        };
+        let refused = "Get \"http://10.0.0.7:8080/ready\": dial tcp 10.0.0.7:8080: connect: connection refused";
+        let of = |ev: &Evidence| {
+            pod_signals(ev, &JudgeConfig::default())
+                .into_iter()
+                .find(|s| s.source == SignalSource::Event)
+                .map(|s| (s.severity, s.detail))
+        };
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 0, None)];
+        ev.events = vec![probe(refused)];
+        let (sev, detail) = of(&ev).unwrap();
+        assert_eq!(sev, Severity::Info);
+        assert!(detail.contains("start-up"), "{detail}");
+        // A server that answers "not ready" is up and unhappy: not start-up.
+        ev.events = vec![probe("HTTP probe failed with statuscode: 503")];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
+        // Refused, but the pod restarted or is not ready: not settled.
+        ev.events = vec![probe(refused)];
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 1, None)];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", false, 0, None)];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
     }
 
     #[test]

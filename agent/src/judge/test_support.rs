@@ -62,6 +62,8 @@ pub fn pod(name: &str, ready: bool, restarts: u32, reason: Option<&str>) -> PodS
         ready,
         restarts,
         last_termination_reason: reason.map(str::to_owned),
+        started_at: None,
+        ready_at: None,
     }
 }
 

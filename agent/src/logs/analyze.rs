@@ -7,8 +7,11 @@ use serde::Serialize;
 
 use super::diff::{self, DiffConfig, DiffInput, InjectionScan, TemplateCounts, TemplateDiff};
 use super::miner::{MinerConfig, TemplateId, TemplateMiner};
-use super::record::{Level, records};
-use crate::evidence::{Evidence, PodLogs, Side};
+use super::record::{Level, LogRecord, records};
+use super::timeline::{
+    DEFAULT_STARTUP_SHARE, PodClock, TimelineTally, is_ready_line, parse_rfc3339, parse_timestamp,
+};
+use crate::evidence::{Evidence, PodLogs, PodStatus, Side};
 use crate::judge::signal::Signal;
 use crate::redact::Redactor;
 
@@ -43,6 +46,7 @@ struct Tally {
     /// Records looked at for an exemplar: bounded so that a template whose
     /// first lines are identical does not cost a redaction per line.
     exemplar_tries: u8,
+    timeline: TimelineTally,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +75,7 @@ impl LogAnalyzer {
         let mut records_per_side = [0u64; 2];
         // Injections hide in variable text that templates mask: scan raw lines.
         let mut injections = InjectionScan::new();
+        let mut clocks: Vec<PodClock> = Vec::new();
         for (side, pods) in [
             (Side::Canary, &ev.logs.canary),
             (Side::Stable, &ev.logs.stable),
@@ -85,8 +90,23 @@ impl LogAnalyzer {
                             .collect()
                     });
                 }
-                records_per_side[side as usize] +=
-                    self.tally_pod(&mut miner, &mut tallies, side, pod_index, pod);
+                let recs = records(&pod.lines);
+                let (positions, timed) = positions(pod, &recs);
+                let status = match side {
+                    Side::Canary => ev.pods.canary.iter().find(|p| p.name == pod.pod),
+                    Side::Stable => ev.pods.stable.iter().find(|p| p.name == pod.pod),
+                };
+                let clock = pod_clock(pod, &recs, (&positions, timed), status);
+                records_per_side[side as usize] += self.tally_pod(
+                    &mut miner,
+                    &mut tallies,
+                    (side, pod_index),
+                    pod,
+                    (&recs, &positions, &clock),
+                );
+                if side == Side::Canary {
+                    clocks.push(clock);
+                }
             }
         }
         let pods_with_logs = |pods: &[PodLogs]| pods.iter().filter(|p| !p.lines.is_empty()).count();
@@ -101,6 +121,7 @@ impl LogAnalyzer {
                 canary: t.canary,
                 stable: t.stable,
                 canary_pods: t.canary_pods,
+                timeline: t.timeline.finish(&clocks),
                 exemplars: t.exemplars,
             })
             .collect();
@@ -128,18 +149,19 @@ impl LogAnalyzer {
         &self,
         miner: &mut TemplateMiner,
         tallies: &mut FxHashMap<(TemplateId, Level), Tally>,
-        side: Side,
-        pod_index: usize,
+        (side, pod_index): (Side, usize),
         pod: &PodLogs,
+        (recs, positions, clock): (&[LogRecord<'_>], &[f64], &PodClock),
     ) -> u64 {
         let mut n = 0;
-        for rec in records(&pod.lines) {
+        for (rec, &at) in recs.iter().zip(positions) {
             n += 1;
             let id = miner.add(&rec.message);
             let t = tallies.entry((id, rec.level)).or_default();
             match side {
                 Side::Canary => {
                     t.canary += 1;
+                    t.timeline.add(pod_index, at, clock);
                     if t.last_canary_pod != Some(pod_index) {
                         t.last_canary_pod = Some(pod_index);
                         t.canary_pods += 1;
@@ -178,5 +200,70 @@ impl LogAnalyzer {
             }
         }
         n
+    }
+}
+
+/// Each record's position in its pod: seconds since the first timestamped
+/// record when at least half the records carry a timestamp (a record without
+/// one takes the last time seen), else the record's index.
+fn positions(pod: &PodLogs, recs: &[LogRecord<'_>]) -> (Vec<f64>, bool) {
+    let stamps: Vec<Option<f64>> = recs
+        .iter()
+        .map(|r| pod.lines.get(r.line).and_then(|l| parse_timestamp(l)))
+        .collect();
+    let timed = stamps.iter().filter(|s| s.is_some()).count();
+    let Some(start) = stamps
+        .iter()
+        .flatten()
+        .copied()
+        .next()
+        .filter(|_| 2 * timed >= recs.len())
+    else {
+        return ((0..recs.len()).map(|i| i as f64).collect(), false);
+    };
+    let mut last = start;
+    let out = stamps
+        .iter()
+        .map(|s| {
+            if let Some(t) = s {
+                last = last.max(*t);
+            }
+            last - start
+        })
+        .collect();
+    (out, true)
+}
+
+/// A pod's clock (see [`super::timeline`]): readiness from `readyAt -
+/// startedAt` when the bundle has them and the lines are timed, else the first
+/// line that says the process is up, else the first fifth of the window.
+/// Healthy means the pod status says ready with no restarts.
+fn pod_clock(
+    pod: &PodLogs,
+    recs: &[LogRecord<'_>],
+    (positions, timed): (&[f64], bool),
+    status: Option<&PodStatus>,
+) -> PodClock {
+    let end = positions.last().copied().unwrap_or(0.0);
+    let from_status = status
+        .and_then(|s| {
+            Some(parse_rfc3339(s.ready_at.as_deref()?)? - parse_rfc3339(s.started_at.as_deref()?)?)
+        })
+        .filter(|d| timed && *d >= 0.0);
+    let from_line = || {
+        recs.iter()
+            .zip(positions)
+            .find(|(r, _)| is_ready_line(&r.message))
+            .map(|(_, &p)| p)
+    };
+    let ready_at = from_status
+        .or_else(from_line)
+        .unwrap_or(end * DEFAULT_STARTUP_SHARE);
+    PodClock {
+        name: pod.pod.clone(),
+        timed,
+        ready_at,
+        end,
+        healthy: status.is_some_and(|s| s.ready && s.restarts == 0),
     }
 }

@@ -11,6 +11,8 @@
 
 use serde::Serialize;
 
+use super::classes::{FailureClass, classes, classes_at_error_level};
+use super::timeline::Timeline;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
 use crate::text::{clip, pct};
@@ -31,6 +33,8 @@ pub struct TemplateCounts {
     /// record's detail lines (exception, `Caused by`, first frame), joined by '\n'
     /// or " ⏎ " (see [`exemplar_lines`]).
     pub exemplars: Vec<String>,
+    /// When in the canary pods' lives the template appears.
+    pub timeline: Timeline,
 }
 
 /// The head line and detail lines of an exemplar. Detail lines are joined by
@@ -236,6 +240,20 @@ pub struct TemplateChange {
     /// The detail line of the first exemplar that names the failure best (e.g.
     /// `OperationalError: ... Connection refused` under `Internal Server Error`).
     pub cause: Option<String>,
+    /// The failure class the template and its detail lines show, whatever the level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<FailureClass>,
+    /// The record also names a dependency failure (a refused connection, a
+    /// DNS failure, a timeout), whatever its most severe class.
+    #[serde(default)]
+    pub names_dependency: bool,
+    /// The class is new on the canary: stable shows no template of that class,
+    /// or shows the class significantly less often (see [`class_is_new`]).
+    #[serde(default)]
+    pub class_new: bool,
+    /// Canary-side time shape.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -271,7 +289,26 @@ impl TemplateDiff {
 }
 
 fn is_critical(c: &TemplateChange) -> bool {
-    c.error_like && c.change.is_increase() && c.meaningful
+    c.error_like && c.change.is_increase() && (c.meaningful || class_hit(c).is_some())
+}
+
+/// A canary-only or elevated template of a class where one occurrence is a
+/// failure ([`FailureClass::needs_no_count`]), in a class stable does not show
+/// as often: the evidence is what the line says, not how many there are.
+fn class_hit(c: &TemplateChange) -> Option<FailureClass> {
+    c.class
+        .filter(|k| k.needs_no_count() && c.class_new && c.change.is_increase())
+}
+
+/// Whether a class is new on the canary: stable logs none of it, or the
+/// canary's rate of the class (over all its templates) is at least
+/// `min_ratio` times stable's at one-sided p < `alpha`. A crash class that
+/// stable logs as often (a known flaky path, with a different message) is
+/// background, not a new failure.
+fn class_is_new(canary: u64, nc: u64, stable: u64, ns: u64, cfg: &DiffConfig) -> bool {
+    stable == 0
+        || (rate(canary, nc) >= cfg.min_ratio * rate(stable, ns)
+            && rate_greater_p(canary, nc, stable, ns) < cfg.alpha)
 }
 
 /// Keywords that mark a failure: one of them at warn or unknown level makes a
@@ -532,6 +569,14 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 .filter(|(score, _)| *score > 1)
                 .max_by_key(|(score, _)| *score)
                 .map(|(_, d)| d.trim().to_owned());
+            let lines = std::iter::once(t.template.as_str()).chain(details.iter().copied());
+            let shown = if matches!(t.level, LogLevel::Error | LogLevel::Fatal) {
+                classes_at_error_level(lines)
+            } else {
+                classes(lines)
+            };
+            let class = shown.first().copied();
+            let names_dependency = shown.contains(&FailureClass::Dependency);
             let canary_rate = rate(t.canary, nc);
             let stable_rate = rate(t.stable, ns);
             let p_value = rate_greater_p(t.canary, nc, t.stable, ns);
@@ -565,8 +610,8 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             TemplateChange {
                 template: t.template.clone(),
                 level: t.level,
-                severity: severity_of(t.level, &keywords),
-                error_like: is_error_like(t.level, &keywords),
+                severity: severity_of(t.level, &keywords) + class.map_or(0, class_weight),
+                error_like: is_error_like(t.level, &keywords) || class_makes_error(class, t.level),
                 keywords,
                 canary: t.canary,
                 stable: t.stable,
@@ -579,9 +624,14 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 canary_pods: t.canary_pods,
                 exemplars: t.exemplars.clone(),
                 cause,
+                class,
+                names_dependency,
+                class_new: false,
+                timeline: t.timeline.clone(),
             }
         })
         .collect();
+    mark_new_classes(&mut changes, nc, ns, cfg);
     changes.sort_by(|a, b| {
         tier(a)
             .cmp(&tier(b))
@@ -601,6 +651,44 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         stable_requests: input.stable_requests,
         injections,
     }
+}
+
+/// Sets `class_new` from the per-class totals of both sides.
+fn mark_new_classes(changes: &mut [TemplateChange], nc: u64, ns: u64, cfg: &DiffConfig) {
+    let mut totals: Vec<(FailureClass, u64, u64)> = Vec::new();
+    for c in changes.iter() {
+        let Some(k) = c.class else { continue };
+        match totals.iter_mut().find(|t| t.0 == k) {
+            Some(t) => {
+                t.1 += c.canary;
+                t.2 += c.stable;
+            }
+            None => totals.push((k, c.canary, c.stable)),
+        }
+    }
+    for c in changes.iter_mut() {
+        if let Some(&(_, canary, stable)) = totals.iter().find(|t| Some(t.0) == c.class) {
+            c.class_new = class_is_new(canary, nc, stable, ns, cfg);
+        }
+    }
+}
+
+/// A crash or lost data says a failure whatever the level it was logged at;
+/// the other classes do at warn level and above (or unleveled): an INFO line
+/// about a certificate or a timeout setting is routine.
+fn class_makes_error(class: Option<FailureClass>, level: LogLevel) -> bool {
+    class.is_some_and(|k| {
+        k.needs_no_count()
+            || matches!(
+                level,
+                LogLevel::Warn | LogLevel::Error | LogLevel::Fatal | LogLevel::Unknown
+            )
+    })
+}
+
+/// Extra ordering weight of a class: the classes that need no count first.
+fn class_weight(k: FailureClass) -> u32 {
+    if k.needs_no_count() { 4 } else { 1 }
 }
 
 /// Injection phrases in template texts (a miner that keeps literal words keeps them).
@@ -634,6 +722,9 @@ fn merge_injections(input: &DiffInput, from_templates: &[InjectionHit]) -> Vec<I
 
 /// Ordering tier: 0 is most important.
 fn tier(c: &TemplateChange) -> u8 {
+    if class_hit(c).is_some() && !c.timeline.transient {
+        return 0;
+    }
     match (c.change.is_increase(), c.error_like, c.meaningful) {
         (true, true, true) => 0,
         (true, true, false) => 1,
@@ -726,8 +817,94 @@ fn is_crash(c: &TemplateChange) -> bool {
         })
 }
 
-/// The log signals the decision rule weighs:
-/// - **Critical**: a novel or elevated error-like template at a meaningful rate
+/// How much one error-like increase weighs, in this order:
+/// - a start-up transient ([`Timeline::transient`]: every occurrence before
+///   the pod was ready, quiet after, pod ready with no restarts) weighs
+///   nothing, unless it is lost data or a crash that names no dependency
+///   ([`transient_can_excuse`]): a dependency that was not up yet while the
+///   pod started is not the new version's failure;
+/// - a class hit ([`class_hit`]: a crash with a trace or an integrity failure,
+///   in a class stable does not show as often) is Critical at any count and level;
+/// - else the count-based rule: Critical when meaningful at error level and
+///   significant, Concern when meaningful or a novel crash-like keyword;
+/// - errors growing in the last third of the window ([`Timeline::growing`])
+///   weigh one step more than the same count spread evenly (Info to Concern;
+///   Concern to Critical when meaningful).
+fn template_severity(c: &TemplateChange, cfg: &DiffConfig) -> Severity {
+    if c.timeline.transient && transient_can_excuse(c) {
+        return Severity::Info;
+    }
+    if class_hit(c).is_some() {
+        return Severity::Critical;
+    }
+    let error_level =
+        matches!(c.level, LogLevel::Error | LogLevel::Fatal) || c.level == LogLevel::Unknown;
+    let significant = c.change != Change::Novel || c.p_value < cfg.novel_alpha;
+    let base = if c.meaningful && error_level && significant {
+        Severity::Critical
+    } else if c.meaningful {
+        // A new warning with failure words, or an error stable's sample may
+        // simply not have caught: a person should look before promoting.
+        Severity::Concern
+    } else if c.change == Change::Novel && is_crash(c) {
+        Severity::Concern
+    } else {
+        Severity::Info
+    };
+    match base {
+        Severity::Info if c.timeline.growing() => Severity::Concern,
+        Severity::Concern if c.timeline.growing() && c.meaningful => Severity::Critical,
+        other => other,
+    }
+}
+
+/// Whether a start-up transient may be excused as start-up: lost data never is;
+/// a crash-like record (an exception with a trace) is when it names a
+/// dependency that was not up yet, since the pod then became ready without a
+/// restart, so nothing died; any other class is.
+fn transient_can_excuse(c: &TemplateChange) -> bool {
+    match c.class {
+        Some(FailureClass::DataIntegrity) => false,
+        Some(FailureClass::Crash) => c.names_dependency,
+        _ => true,
+    }
+}
+
+/// The signal's one-line reason: the class and why, or the transient, or the
+/// change with its counts.
+fn headline_of(c: &TemplateChange, severity: Severity) -> String {
+    let text = clip(c.cause.as_deref().unwrap_or(&c.template), 140);
+    if c.timeline.transient && severity == Severity::Info {
+        let when = match c.timeline.last_secs {
+            Some(l) => format!("in the first {l:.0} s"),
+            None => "during start-up".to_owned(),
+        };
+        return format!(
+            "start-up transient: \"{text}\" {} lines {when} of pod {}, none after",
+            c.canary,
+            c.timeline.transient_pod.as_deref().unwrap_or("?"),
+        );
+    }
+    if let Some(k) = c.class.filter(|_| c.class_new) {
+        return format!(
+            "{}: \"{text}\" {}x in canary, {}x in stable, logged at {}",
+            k.as_str(),
+            c.canary,
+            c.stable,
+            level_name(c.level).to_uppercase(),
+        );
+    }
+    format!(
+        "{} error on canary: {text} ({} vs {} on stable)",
+        c.change.as_str(),
+        c.canary,
+        c.stable
+    )
+}
+
+/// The log signals the decision rule weighs (per template, see [`template_severity`]):
+/// - **Critical**: a class hit (a crash with a trace, lost data: any count, any
+///   level), or a novel or elevated error-like template at a meaningful rate
 ///   (see [`DiffConfig`]): a new failure mode that real traffic hits.
 /// - **Concern**: a novel crash-like template (panic, segfault, OOM, deadlock,
 ///   fatal level) seen fewer times than that: a careful SRE would not promote
@@ -747,35 +924,21 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
         .iter()
         .filter(|c| c.change.is_increase() && c.error_like)
     {
-        let detail = describe(c, diff, cfg);
-        let error_level =
-            matches!(c.level, LogLevel::Error | LogLevel::Fatal) || c.level == LogLevel::Unknown;
-        let significant = c.change != Change::Novel || c.p_value < cfg.novel_alpha;
-        let severity = if c.meaningful && error_level && significant {
-            Severity::Critical
-        } else if c.meaningful {
-            // A new warning with failure words, or an error stable's sample may
-            // simply not have caught: a person should look before promoting.
-            Severity::Concern
-        } else if c.change == Change::Novel && is_crash(c) {
-            Severity::Concern
-        } else {
-            Severity::Info
+        let detail = match c.timeline.display() {
+            Some(t) => format!("{}; timeline: {t}", describe(c, diff, cfg)),
+            None => describe(c, diff, cfg),
         };
-        let headline = format!(
-            "{} error on canary: {} ({} vs {} on stable)",
-            c.change.as_str(),
-            clip(c.cause.as_deref().unwrap_or(&c.template), 140),
-            c.canary,
-            c.stable
-        );
+        let severity = template_severity(c, cfg);
+        let headline = headline_of(c, severity);
         out.push(
             Signal::new(
                 SignalSource::Log,
                 severity,
                 detail,
                 evidence_ref(c),
-                strength(c),
+                strength(c)
+                    .saturating_add(if c.timeline.growing() { 10 } else { 0 })
+                    .min(100),
             )
             .with_headline(headline),
         );
@@ -896,6 +1059,7 @@ pub(crate) mod tests {
                                     stable: 0,
                                     canary_pods: 0,
                                     exemplars: Vec::new(),
+                                    timeline: Timeline::default(),
                                 },
                                 Vec::new(),
                             )
@@ -969,6 +1133,7 @@ pub(crate) mod tests {
             stable,
             canary_pods: usize::from(canary > 0),
             exemplars: vec![],
+            timeline: Timeline::default(),
         }
     }
 
@@ -1084,7 +1249,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn novel_panic_below_rate_is_a_concern() {
+    fn novel_panic_is_critical_at_any_count() {
         let cfg = DiffConfig::default();
         let d = diff(
             &input(
@@ -1100,7 +1265,15 @@ pub(crate) mod tests {
             &cfg,
         );
         let s = log_signals(&d, &cfg);
-        assert_eq!(s[0].severity, Severity::Concern, "{s:?}");
+        // A crash class new on the canary needs no count: one panic is a code
+        // path that dies, and the reason names the class.
+        assert_eq!(s[0].severity, Severity::Critical, "{s:?}");
+        assert!(
+            s[0].headline
+                .as_deref()
+                .is_some_and(|h| h.starts_with("crash:")),
+            "{s:?}"
+        );
     }
 
     #[test]

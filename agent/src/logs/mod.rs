@@ -2,10 +2,13 @@
 //! diff and its signals, and the token-budgeted digest a model reads.
 
 pub mod analyze;
+pub mod classes;
 pub mod diff;
 pub mod digest;
+pub mod loghub;
 pub mod mask;
 pub mod miner;
 pub mod record;
+pub mod timeline;
 
 pub use analyze::{LogAnalyzer, LogConfig, LogReport};

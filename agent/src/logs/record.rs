@@ -168,6 +168,10 @@ fn head_block(line: &str, level: Level) -> (Level, Block) {
     if is_exception_line(line) {
         return (level.max_known(Level::Error), Block::Frames);
     }
+    // The JVM's default handler for an exception nothing caught: the thread died.
+    if line.starts_with("Exception in thread \"") {
+        return (Level::Fatal, Block::Frames);
+    }
     (level, Block::None)
 }
 
@@ -333,7 +337,9 @@ fn carries_meaning(line: &str, kept: usize) -> bool {
         || is_more_frames(trimmed)
         || trimmed.starts_with("--- End of ")
         || (line.starts_with(|c: char| c.is_whitespace()) && kept > 0);
-    !frameish || kept == 1
+    // The first frame names where it happened: after the exception line, or
+    // right after a head that is itself the exception.
+    !frameish || kept <= 1
 }
 
 /// Level and message of a head line, by format: JSON, logfmt, or plain text.
@@ -389,9 +395,13 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
             Value::String(s) => Level::from_word(s).unwrap_or(Level::Unknown),
             _ => Level::Unknown,
         });
+    // Rust's tracing-subscriber JSON nests the event's fields, message
+    // included, under `fields`.
+    let nested = obj.get("fields").and_then(Value::as_object);
     let message = MESSAGE_KEYS
         .iter()
-        .find_map(|k| obj.get(*k).and_then(Value::as_str));
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .or_else(|| nested.and_then(|f| f.get("message").and_then(Value::as_str)));
     let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
         Value::String(s) => Some(meaningful_error_line(s).to_owned()),
         // pino/bunyan serialise errors as {type, message, stack}.
@@ -697,6 +707,19 @@ mod tests {
         assert_eq!(
             r[1].message,
             "request failed: TypeError: Cannot read properties of undefined"
+        );
+    }
+
+    #[test]
+    fn json_tracing_subscriber_nests_the_message_under_fields() {
+        let l = lines(&[
+            r#"{"timestamp":"2026-12-01T09:00:01.000Z","level":"ERROR","fields":{"message":"redis connection failed: Connection refused (os error 111)","attempt":1},"target":"basket::cache"}"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(
+            r[0].message,
+            "redis connection failed: Connection refused (os error 111)"
         );
     }
 
