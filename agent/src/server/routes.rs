@@ -533,15 +533,19 @@ pub async fn verdicts(
         .await
         .map_err(|_| ApiError::overloaded(retry))?
         .map_err(|_| ApiError::overloaded(retry))?;
-    let read = bounded::read_clipped(body, st.cfg.max_body_bytes, MAX_STRING_BYTES);
+    let bounds = bounded::Bounds {
+        max_body: st.cfg.max_body_bytes,
+        max_string: MAX_STRING_BYTES,
+        max_pod_log: MAX_POD_LOG_BYTES,
+        max_log: MAX_LOG_BYTES,
+    };
+    let read = bounded::read_clipped(body, bounds);
     let (bytes, clipped) = tokio::time::timeout_at(until, read)
         .await
         .map_err(|_| ApiError::body_timeout())??;
     let mut ev = parse_bundle(&bytes)?;
     drop(bytes);
-    if let Some(gap) = clipped.gap(MAX_STRING_BYTES) {
-        ev.gaps.push(gap);
-    }
+    ev.gaps.extend(clipped.gaps(&bounds));
     let id = new_id();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st2 = Arc::clone(&st);
@@ -574,6 +578,15 @@ pub async fn verdicts(
 /// The longest string a bundle may carry (a log line): longer ones are
 /// clipped while the body is read.
 pub const MAX_STRING_BYTES: usize = 64 * 1024;
+
+/// Log line bytes a bundle keeps per pod: what `rollwise serve` itself
+/// reads from a pod at most (`[gather.kube] max-log-bytes`' default).
+pub const MAX_POD_LOG_BYTES: usize = 2 * 1024 * 1024;
+
+/// Log line bytes a bundle keeps in all (eight pods at the per-pod bound):
+/// well below the body bound, so many pods cannot carry a whole body of
+/// lines into the judge.
+pub const MAX_LOG_BYTES: usize = 16 * 1024 * 1024;
 
 /// The bound on every body but a bundle's: an analyze, a2a or Flagger
 /// request is a few hundred bytes.
