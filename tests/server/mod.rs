@@ -2,6 +2,7 @@
 //! and an end-to-end run over loopback exactly as Argo's web provider calls it.
 
 mod argo;
+mod edge;
 mod hooks;
 mod routes;
 
@@ -123,6 +124,13 @@ pub fn state_with(
     source: Option<Arc<FakeSource>>,
     tweak: impl FnOnce(&mut ServerConfig),
 ) -> Arc<AppState> {
+    state_with_source(source.map(|s| s as Arc<dyn EvidenceSource>), tweak)
+}
+
+pub fn state_with_source(
+    source: Option<Arc<dyn EvidenceSource>>,
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> Arc<AppState> {
     let mut cfg = ServerConfig {
         listen: "127.0.0.1:0".into(),
         public_url: Some("https://rollwise.example".into()),
@@ -132,7 +140,7 @@ pub fn state_with(
     AppState::new(StateParts {
         cfg,
         analyzer: Analyzer::new(Judge::new(JudgeConfig::default(), LogConfig::default())),
-        source: source.map(|s| s as Arc<dyn EvidenceSource>),
+        source,
         token: Some(TOKEN.into()),
         hooks: Vec::new(),
         metrics: Arc::new(Metrics::new()),

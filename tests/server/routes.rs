@@ -277,20 +277,35 @@ async fn gathering_failures_and_timeouts_are_inconclusive_never_promote() {
     assert!(r.text.contains("ran out of time"), "{}", r.text);
 }
 
+/// Before: the second analysis got 503 `overloaded` at once and was never
+/// run, so its retry found nothing and was refused again.
 #[tokio::test]
-async fn too_many_analyses_at_once_get_503_overloaded() {
+async fn analyses_past_the_slots_queue_and_their_retry_finds_the_verdict() {
     let mut fake = FakeSource::with(&[PROMOTE, ABORT]);
     fake.delay = Duration::from_millis(500);
     let st = state_with(Some(Arc::new(fake)), |c| {
         c.max_concurrent_analyses = 1;
         c.deadline_secs = 0.05;
+        c.retry_after_secs = 3;
     });
     let a = post(&st, "/v1/analyze", analyze_body(&scenario(PROMOTE))).await;
     assert_eq!(a.body["error"]["code"], "analysis_running", "{}", a.text);
     let b = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
     assert_eq!(b.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(b.body["error"]["code"], "overloaded", "{}", b.text);
-    assert!(b.headers.contains_key("retry-after"));
+    assert_eq!(b.body["error"]["code"], "analysis_running", "{}", b.text);
+    assert_eq!(b.headers["retry-after"], "3");
+    // One slot, two analyses of 0.5 s each (plus judging): the queued one
+    // runs once the first is done, and a retry finds its verdict.
+    let mut b = b;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b = post(&st, "/v1/analyze", analyze_body(&scenario(ABORT))).await;
+        if b.status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+    }
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    assert_eq!(b.body["verdict"], "abort", "{}", b.text);
 }
 
 #[tokio::test]
@@ -568,4 +583,89 @@ async fn stored(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     None
+}
+
+/// Before: `/v1/flagger` read and parsed any body up to 64 MiB before the
+/// token (401 after the parse); `/v1/verdicts` took `../../etc` as a namespace
+/// and answered overload with Retry-After 5 whatever the config said.
+#[tokio::test]
+async fn bodies_are_bounded_per_route_and_bundles_are_checked_like_other_input() {
+    let mut fake = FakeSource::with(&[PROMOTE]);
+    fake.delay = Duration::from_secs(3);
+    let st = state_with(Some(Arc::new(fake)), |c| {
+        c.retry_after_secs = 7;
+        c.max_concurrent_analyses = 1;
+        c.deadline_secs = 30.0;
+    });
+    let big = format!(r#"{{"name":"{}","namespace":"a"}}"#, "x".repeat(200_000));
+    // Without the token: 401, whatever the body (it is not read).
+    let r = call(&st, "POST", "/v1/flagger", Some(big.clone()), &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // With it: over the small-body bound of every route but /v1/verdicts.
+    let auth = format!("Bearer {TOKEN}");
+    let h = [("authorization", auth.as_str())];
+    for uri in ["/v1/flagger", "/v1/analyze", "/a2a/analyze"] {
+        let r = call(&st, "POST", uri, Some(big.clone()), &h).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}: {}", r.text);
+        assert_eq!(
+            r.body["error"]["code"], "body_too_large",
+            "{uri}: {}",
+            r.text
+        );
+    }
+    // A webhook whose metadata carries the token is still read.
+    let meta = json!({"name": "podinfo", "namespace": "test", "metadata": {"token": TOKEN, "window": "1s"}});
+    let r = call(&st, "POST", "/v1/flagger", Some(meta.to_string()), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["error"]["field"], "metadata.window", "{}", r.text);
+
+    let path = crate::cli::repo_path(&format!("evals/scenarios/tune/public/{ABORT}"));
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (field, bad) in [
+        ("namespace", "../../etc"),
+        ("name", "a\r\nb"),
+        ("canaryHash", "x\"}or vector(1)"),
+    ] {
+        let mut b = bundle.clone();
+        b["rollout"][field] = json!(bad);
+        let r = call(&st, "POST", "/v1/verdicts", Some(b.to_string()), &h).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.text
+        );
+        assert_eq!(
+            r.body["error"]["field"],
+            format!("rollout.{field}"),
+            "{}",
+            r.text
+        );
+    }
+
+    // A 200 KB string is clipped while reading: the bundle is still judged.
+    bundle["description"] = json!("y".repeat(200_000));
+    let r = call(&st, "POST", "/v1/verdicts", Some(bundle.to_string()), &h).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_ne!(r.body["verdict"], "promote", "{}", r.text);
+    assert!(r.text.contains("clipped while reading"), "{}", r.text);
+
+    // The only slot taken: a bundle waits up to the deadline, then 503 with
+    // the configured Retry-After.
+    let short = [h[0], ("x-rollwise-deadline", "0.3")];
+    let body = analyze_body(&scenario(PROMOTE)).to_string();
+    let a = call(&st, "POST", "/v1/analyze", Some(body), &short).await;
+    assert_eq!(a.body["error"]["code"], "analysis_running", "{}", a.text);
+    let r = call(
+        &st,
+        "POST",
+        "/v1/verdicts",
+        Some(bundle.to_string()),
+        &short,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "overloaded", "{}", r.text);
+    assert_eq!(r.headers["retry-after"], "7");
 }

@@ -218,9 +218,45 @@ fn log_since(req: &GatherRequest) -> Duration {
     req.window + Duration::from_secs(u64::try_from(ended_ago).unwrap_or(0))
 }
 
+/// The longest a readiness check waits for one dependency: a probe must
+/// answer within the kubelet's timeout (1 s by default, often set higher).
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn ready_within(
+    what: &str,
+    check: impl std::future::Future<Output = std::result::Result<String, String>>,
+) -> std::result::Result<String, String> {
+    tokio::time::timeout(READY_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what}: no answer within {READY_TIMEOUT:?}")))
+}
+
 impl EvidenceSource for ClusterSource {
     fn gather<'a>(&'a self, req: &'a GatherRequest) -> BoxFuture<'a, Result<Evidence>> {
         Box::pin(self.gather_evidence(req))
+    }
+
+    /// Ready when the API server answers and, if one is configured,
+    /// Prometheus answers a query: without either no analysis can succeed.
+    fn check_ready(&self) -> BoxFuture<'_, Vec<(String, std::result::Result<String, String>)>> {
+        Box::pin(async move {
+            let kube = ready_within("kubernetes", self.kube.ping());
+            let prom = async {
+                match &self.prometheus {
+                    Some(p) => Some(ready_within("prometheus", p.ping()).await),
+                    None => None,
+                }
+            };
+            let (kube, prom) = tokio::join!(kube, prom);
+            let mut checks = vec![("kubernetes".to_owned(), kube)];
+            checks.push((
+                "prometheus".to_owned(),
+                prom.unwrap_or_else(|| {
+                    Ok("not configured: verdicts have no metrics and are inconclusive".into())
+                }),
+            ));
+            checks
+        })
     }
 }
 

@@ -179,6 +179,15 @@ impl KubeGatherer {
         KubeGatherer { reader, cfg }
     }
 
+    /// For readiness: the API server's version, or why it did not answer.
+    pub async fn ping(&self) -> std::result::Result<String, String> {
+        self.reader
+            .server_version()
+            .await
+            .map(|v| format!("API server {v}"))
+            .map_err(|e| e.to_string())
+    }
+
     /// Phase one: the Rollout, the hashes, the pods and ReplicaSets of each
     /// side. An unreadable Rollout, or a Rollout with nothing to compare, is
     /// an error: there is nothing to judge.

@@ -651,6 +651,14 @@ impl PrometheusGatherer {
         PrometheusGatherer { client, cfg }
     }
 
+    /// For readiness: one instant query (`vector(1)`), or why it failed.
+    pub async fn ping(&self) -> std::result::Result<String, String> {
+        match self.client.query("vector(1)", jiff::Timestamp::now()).await {
+            Ok(_) => Ok(format!("{} answers queries", self.client.base.as_str())),
+            Err(e) => Err(format!("{}: {e}", self.client.base.as_str())),
+        }
+    }
+
     pub fn config(&self) -> &PrometheusConfig {
         &self.cfg
     }

@@ -247,14 +247,33 @@ impl ApiError {
         e
     }
 
-    pub fn overloaded() -> Self {
+    /// 503: every analysis slot stayed taken until the deadline.
+    pub fn overloaded(retry_after: Duration) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
-            "too many analyses running; retry shortly",
+            "too many analyses running; none finished before the deadline, retry shortly",
         );
-        e.retry_after = Some(Duration::from_secs(5));
+        e.retry_after = Some(retry_after);
         e
+    }
+
+    /// 408: the body did not arrive in time.
+    pub fn body_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body did not arrive in time ([server] body-timeout-secs, or the deadline)",
+        )
+    }
+
+    /// 413: the body is over `setting` (the route's bound).
+    pub fn body_too_large(setting: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is over {setting}"),
+        )
     }
 }
 

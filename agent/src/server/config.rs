@@ -24,7 +24,8 @@ pub struct ServerConfig {
     pub analysis_timeout_secs: f64,
     /// How long a finished analysis answers repeats of the same request.
     pub cache_ttl_secs: f64,
-    /// Analyses running at once; more get 503 (`overloaded`) with Retry-After.
+    /// Analyses running at once; more wait for a slot up to their deadline,
+    /// then get 503 (`overloaded`) with Retry-After.
     pub max_concurrent_analyses: usize,
     /// Largest request body (`/v1/verdicts` takes whole bundles).
     pub max_body_bytes: usize,
@@ -38,8 +39,16 @@ pub struct ServerConfig {
     /// Analyses kept by the memory store (`[store] url = "memory"`); the
     /// SQL stores follow `[store] retention` and `max-analyses`.
     pub store_capacity: usize,
-    /// Retry-After sent with "still running".
+    /// Retry-After sent with "still running" and "overloaded".
     pub retry_after_secs: u64,
+    /// A connection that has not sent a whole request head (or, idle between
+    /// requests, the next one) within this is closed.
+    pub header_timeout_secs: f64,
+    /// A request body not fully received within this is refused (408).
+    pub body_timeout_secs: f64,
+    /// Connections served at once; more wait in the listen backlog. Keep it
+    /// well below the process's open-file limit so accepting never fails.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +66,9 @@ impl Default for ServerConfig {
             allow_unauthenticated: false,
             store_capacity: crate::store::DEFAULT_CAPACITY,
             retry_after_secs: 10,
+            header_timeout_secs: 10.0,
+            body_timeout_secs: 30.0,
+            max_connections: 512,
         }
     }
 }
@@ -93,6 +105,13 @@ impl ServerConfig {
                 "[server] max-concurrent-analyses must be at least 1".into(),
             ));
         }
+        self.header_timeout()?;
+        self.body_timeout()?;
+        if self.max_connections == 0 {
+            return Err(Error::Config(
+                "[server] max-connections must be at least 1".into(),
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "[server] max-body-bytes must be at least 1024".into(),
@@ -107,6 +126,14 @@ impl ServerConfig {
 
     pub fn analysis_timeout(&self) -> Result<Duration> {
         secs("analysis-timeout-secs", self.analysis_timeout_secs)
+    }
+
+    pub fn header_timeout(&self) -> Result<Duration> {
+        secs("header-timeout-secs", self.header_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Result<Duration> {
+        secs("body-timeout-secs", self.body_timeout_secs)
     }
 
     pub fn cache_ttl(&self) -> Result<Duration> {

@@ -12,10 +12,12 @@
 
 pub mod analyzer;
 pub mod api;
+mod bounded;
 pub mod cache;
 pub mod config;
 pub mod history;
 pub mod hooks;
+mod listen;
 pub mod metrics;
 mod routes;
 mod validate;
@@ -69,6 +71,7 @@ pub struct AppState {
     /// One permit per running hook task, so shutdown can wait for them.
     hook_slots: Arc<Semaphore>,
     deadline: Duration,
+    body_timeout: Duration,
     analysis_timeout: Duration,
     default_window: Duration,
     max_window: Duration,
@@ -102,6 +105,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             public_url: p.cfg.public_url(),
             deadline: p.cfg.deadline()?,
+            body_timeout: p.cfg.body_timeout()?,
             analysis_timeout: p.cfg.analysis_timeout()?,
             cache: AnalysisCache::new(p.cfg.cache_ttl()?, 10_000),
             history: History {
@@ -177,10 +181,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Flagger cannot send headers: its handler also takes the token from
         // the webhook's metadata (`metadata.token`).
         .route("/v1/flagger", post(routes::flagger))
+        // Every body but a bundle's is small; `/v1/verdicts` reads its own
+        // (bounded by `[server] max-body-bytes`, strings clipped).
+        .layer(DefaultBodyLimit::max(routes::SMALL_BODY_BYTES))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
-        .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.body_timeout,
+            bounded::body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             routes::count_requests,
@@ -198,13 +208,12 @@ pub async fn serve(
 ) -> Result<()> {
     let addr = listener.local_addr().ok();
     tracing::info!(?addr, "rollwise serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Io {
-            what: "the HTTP server stopped".into(),
-            source: e,
-        })?;
+    let limits = listen::Limits {
+        header_timeout: state.cfg.header_timeout()?,
+        max_connections: state.cfg.max_connections,
+        drain: state.deadline + state.body_timeout + Duration::from_secs(1),
+    };
+    listen::run(listener, app, limits, shutdown).await;
     tracing::info!("draining running analyses");
     state.drain().await;
     Ok(())

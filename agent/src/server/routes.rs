@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,7 +18,7 @@ use super::api::{
     A2aReply, A2aRequest, AnalyzeReply, AnalyzeRequest, ApiError, FlaggerRequest, WindowSpec,
 };
 use super::cache::{self, AnalysisKey, Lookup, Ticket};
-use super::{AppState, validate};
+use super::{AppState, bounded, validate};
 use crate::evidence::{Decision, Evidence};
 use crate::gather::{GatherRequest, PodSelector};
 use crate::judge::Severity;
@@ -88,14 +88,32 @@ fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Resul
 
 /// A body that could not be read: 413 when over the limit.
 fn body_error(r: BytesRejection) -> ApiError {
+    if bounded::is_body_timeout(&r) {
+        return ApiError::body_timeout();
+    }
     let status = r.status();
     let mut e = ApiError::bad_request(r.body_text());
     e.status = status;
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         e.error.code = "body_too_large";
-        e.error.message = "the request body is over [server] max-body-bytes".into();
+        e.error.message =
+            format!("the request body is over this endpoint's bound of {SMALL_BODY_BYTES} bytes");
     }
     e
+}
+
+/// A body read by hand that failed: 408 past the body timeout, 413 past
+/// the bound, else 400.
+fn read_error(e: &axum::Error) -> ApiError {
+    if bounded::is_body_timeout(e) {
+        return ApiError::body_timeout();
+    }
+    if bounded::is_length_limit(e) {
+        return ApiError::body_too_large(&format!(
+            "this endpoint's bound of {SMALL_BODY_BYTES} bytes"
+        ));
+    }
+    ApiError::bad_request(format!("the request body could not be read: {e}"))
 }
 
 fn window_of(st: &AppState, w: Option<&WindowSpec>) -> Result<Duration, ApiError> {
@@ -175,7 +193,11 @@ async fn run_keyed(
     wait(st, rx, &id, deadline).await
 }
 
-/// Start an analysis in a task of its own (it outlives the request).
+/// Start an analysis in a task of its own (it outlives the request). The
+/// task queues for an analysis slot: the caller waits for the verdict up to
+/// its deadline (then 503 with Retry-After, and the analysis keeps its place
+/// so the retry finds it done); a task still without a slot after the
+/// analysis timeout gives up, and its callers are told to retry.
 fn start(
     st: &Arc<AppState>,
     ticket: Ticket,
@@ -183,15 +205,20 @@ fn start(
     input: Input,
     extra: Option<String>,
 ) -> Result<tokio::sync::watch::Receiver<cache::Outcome>, ApiError> {
-    let permit = Arc::clone(&st.permits)
-        .try_acquire_owned()
-        .map_err(|_| ApiError::overloaded())?;
     let rx = ticket.subscribe();
     let st2 = Arc::clone(st);
     let span = tracing::info_span!("analysis", id = %ticket.id, origin = ?origin);
     tokio::spawn(
         async move {
-            let _permit = permit;
+            let queued = tokio::time::timeout(
+                st2.analysis_timeout,
+                Arc::clone(&st2.permits).acquire_owned(),
+            )
+            .await;
+            let Ok(Ok(_permit)) = queued else {
+                tracing::warn!("no analysis slot came free within the analysis timeout");
+                return;
+            };
             let digest = ticket.key().digest();
             let claim = format!("analyze/{digest}");
             if let Some(rec) = another_replica(&st2, &digest, &claim).await {
@@ -260,16 +287,17 @@ async fn wait(
 ) -> Result<Arc<AnalysisRecord>, ApiError> {
     match cache::wait_for(rx, deadline).await {
         Ok(Some(rec)) => Ok(rec),
-        Ok(None) => Err(ApiError::still_running(
-            id,
-            Duration::from_secs(st.cfg.retry_after_secs),
-        )),
-        Err(()) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "analysis_failed",
-            "the analysis stopped without a verdict (see the server log); call again to start a new one",
-        )),
+        Ok(None) => Err(ApiError::still_running(id, retry_after(st))),
+        Err(()) => Err(analysis_failed()),
     }
+}
+
+fn analysis_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "analysis_failed",
+        "the analysis stopped without a verdict (see the server log); call again to start a new one",
+    )
 }
 
 /// Gather (if needed) and judge, within the analysis timeout. Never fails:
@@ -488,31 +516,110 @@ fn extra_key(queries: &std::collections::BTreeMap<String, String>, extra: Option
 }
 
 /// `POST /v1/verdicts`: judge the evidence bundle in the body.
+///
+/// The analysis slot is taken before the body is read (queueing up to the
+/// deadline), so `max-concurrent-analyses` bounds the bundles in memory as
+/// well as the work; the body is read with every string clipped at
+/// [`MAX_STRING_BYTES`] (reported as a gap) and within the deadline.
 pub async fn verdicts(
     State(st): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<AnalyzeReply>, ApiError> {
-    let bytes = body.map_err(body_error)?;
+    let deadline = deadline_of(&st, &headers);
+    let until = tokio::time::Instant::now() + deadline;
+    let retry = retry_after(&st);
+    let permit = tokio::time::timeout_at(until, Arc::clone(&st.permits).acquire_owned())
+        .await
+        .map_err(|_| ApiError::overloaded(retry))?
+        .map_err(|_| ApiError::overloaded(retry))?;
+    let bounds = bounded::Bounds {
+        max_body: st.cfg.max_body_bytes,
+        max_string: MAX_STRING_BYTES,
+        max_pod_log: MAX_POD_LOG_BYTES,
+        max_log: MAX_LOG_BYTES,
+    };
+    let read = bounded::read_clipped(body, bounds);
+    let (bytes, clipped) = tokio::time::timeout_at(until, read)
+        .await
+        .map_err(|_| ApiError::body_timeout())??;
+    let mut ev = parse_bundle(&bytes)?;
+    drop(bytes);
+    ev.gaps.extend(clipped.gaps(&bounds));
+    let id = new_id();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let st2 = Arc::clone(&st);
+    let span = tracing::info_span!("analysis", id = %id, origin = "verdicts");
+    let task_id = id.clone();
+    tokio::spawn(
+        async move {
+            let rec = analyse(
+                &st2,
+                task_id,
+                Origin::Verdicts,
+                Input::Bundle(Arc::new(ev)),
+                None,
+            )
+            .await;
+            drop(permit);
+            st2.history.insert(Arc::clone(&rec), None).await;
+            let _ = tx.send(Arc::clone(&rec));
+            after(&st2, rec);
+        }
+        .instrument(span),
+    );
+    match tokio::time::timeout_at(until, rx).await {
+        Ok(Ok(rec)) => Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url))),
+        Ok(Err(_)) => Err(analysis_failed()),
+        Err(_) => Err(ApiError::still_running(&id, retry)),
+    }
+}
+
+/// The longest string a bundle may carry (a log line): longer ones are
+/// clipped while the body is read.
+pub const MAX_STRING_BYTES: usize = 64 * 1024;
+
+/// Log line bytes a bundle keeps per pod: what `rollwise serve` itself
+/// reads from a pod at most (`[gather.kube] max-log-bytes`' default).
+pub const MAX_POD_LOG_BYTES: usize = 2 * 1024 * 1024;
+
+/// Log line bytes a bundle keeps in all (eight pods at the per-pod bound):
+/// well below the body bound, so many pods cannot carry a whole body of
+/// lines into the judge.
+pub const MAX_LOG_BYTES: usize = 16 * 1024 * 1024;
+
+/// The bound on every body but a bundle's: an analyze, a2a or Flagger
+/// request is a few hundred bytes.
+pub const SMALL_BODY_BYTES: usize = 64 * 1024;
+
+/// The most of a Flagger body read before its caller is known: enough for
+/// a webhook whose metadata carries the token, too little to cost memory.
+pub const FLAGGER_UNAUTHENTICATED_BYTES: usize = 8 * 1024;
+
+fn retry_after(st: &AppState) -> Duration {
+    Duration::from_secs(st.cfg.retry_after_secs)
+}
+
+/// Parse a bundle and check the names in it with the rules the other routes
+/// apply (they reach the page, the store and the remediation agent).
+fn parse_bundle(bytes: &[u8]) -> Result<Evidence, ApiError> {
     let source = crate::evidence::EvidenceSource::Named("request body".into());
-    let ev = crate::evidence::parse_bytes(&bytes, &source).map_err(|e| match e {
+    let ev = crate::evidence::parse_bytes(bytes, &source).map_err(|e| match e {
         crate::Error::InvalidEvidence { ref field, .. } if !field.is_empty() => {
             ApiError::invalid_field(field, e.to_string())
         }
         other => ApiError::bad_request(other.to_string()),
     })?;
-    let permit = Arc::clone(&st.permits)
-        .try_acquire_owned()
-        .map_err(|_| ApiError::overloaded())?;
-    let id = new_id();
-    let span = tracing::info_span!("analysis", id = %id, origin = "verdicts");
-    let rec = analyse(&st, id, Origin::Verdicts, Input::Bundle(Arc::new(ev)), None)
-        .instrument(span)
-        .await;
-    drop(permit);
-    let reply = AnalyzeReply::from_record(&rec, &st.public_url);
-    st.history.insert(Arc::clone(&rec), None).await;
-    after(&st, rec);
-    Ok(Json(reply))
+    let r = &ev.rollout;
+    validate::namespace("rollout.namespace", &r.namespace)?;
+    validate::object_name("rollout.name", &r.name)?;
+    if let Some(h) = &r.canary_hash {
+        validate::hash("rollout.canaryHash", h)?;
+    }
+    if let Some(h) = &r.stable_hash {
+        validate::hash("rollout.stableHash", h)?;
+    }
+    Ok(ev)
 }
 
 /// `POST /a2a/analyze`: the metric-ai plugin's agent contract.
@@ -605,13 +712,29 @@ pub fn a2a_reply(rec: &AnalysisRecord, public_url: &str) -> A2aReply {
 pub async fn flagger(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     // Unauthenticated callers learn nothing, not even why the body is wrong.
+    // Without the header, the token can only be in `metadata.token`: such a
+    // body is read only when it fits FLAGGER_UNAUTHENTICATED_BYTES, a bound
+    // checked on the declared length before a byte of it is read.
     let header_ok = bearer_ok(&st, &headers);
-    let req: FlaggerRequest = match parse_json(body) {
-        Ok(r) => r,
-        Err(e) if header_ok => return Err(e),
+    let limit = if header_ok {
+        SMALL_BODY_BYTES
+    } else {
+        FLAGGER_UNAUTHENTICATED_BYTES
+    };
+    if !header_ok && axum::body::HttpBody::size_hint(&body).lower() > limit as u64 {
+        return Err(ApiError::unauthorized());
+    }
+    let bytes = axum::body::to_bytes(body, limit).await;
+    let req: FlaggerRequest = match bytes {
+        Ok(b) => match parse_json(Ok(b)) {
+            Ok(r) => r,
+            Err(e) if header_ok => return Err(e),
+            Err(_) => return Err(ApiError::unauthorized()),
+        },
+        Err(e) if header_ok => return Err(read_error(&e)),
         Err(_) => return Err(ApiError::unauthorized()),
     };
     let meta_ok = match (&st.token, req.metadata.get("token")) {

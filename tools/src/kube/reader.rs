@@ -75,6 +75,20 @@ impl ClusterReader {
         &self.policy
     }
 
+    /// The API server's version (`GET /version`), one attempt within the
+    /// policy's timeout: whether the cluster answers at all, for readiness.
+    pub async fn server_version(&self) -> Result<String> {
+        let what = "the API server version";
+        match tokio::time::timeout(self.policy.timeout, self.client.apiserver_version()).await {
+            Ok(Ok(v)) => Ok(v.git_version),
+            Ok(Err(e)) => Err(classify(e, what)),
+            Err(_) => Err(Error::Transport {
+                service: SERVICE,
+                message: format!("{what}: no answer within {:?}", self.policy.timeout),
+            }),
+        }
+    }
+
     async fn get<K>(&self, op: &'static str, ns: &str, name: &str) -> Result<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
