@@ -107,11 +107,15 @@ pub fn outcome(judge: &Judge, name: &str, bundle: &Value) -> Outcome {
 pub enum Promise {
     /// The same facts, written another way: the same verdict.
     Same,
-    /// Less evidence or a worse canary: never more promotable than before.
-    NoMorePromotable,
-    /// As `NoMorePromotable`, and never promote at all, by the named promise.
-    NeverPromote(&'static str),
-    /// The loader must refuse the bundle.
+    /// A worse canary: never more promotable than before, and never promote at
+    /// all when a promise is named.
+    NoMorePromotable(Option<&'static str>),
+    /// Less evidence: never promote, by the named promise. An abort whose
+    /// evidence was removed may become inconclusive (the judge cannot abort on
+    /// what it was not shown, and missing data is inconclusive by design); that
+    /// is reported as a note, not a violation.
+    LessEvidence(&'static str),
+    /// The loader must refuse the bundle, naming `better`.
     Refused,
 }
 
@@ -199,6 +203,7 @@ pub fn broken(base: &Outcome, got: &Outcome, promise: Promise) -> Option<String>
         Promise::Same if !got.same_as(base) => Some(format!(
             "the same facts re-expressed changed the verdict: {base} -> {got}"
         )),
+        Promise::Same => None,
         Promise::Refused => match got {
             Outcome::Refused(why) if why.contains("better") => None,
             Outcome::Refused(why) => {
@@ -208,14 +213,21 @@ pub fn broken(base: &Outcome, got: &Outcome, promise: Promise) -> Option<String>
                 "the loader accepted a metric without `better`: {base} -> {got}"
             )),
         },
-        Promise::NeverPromote(why) if got.is_promote() => {
+        Promise::LessEvidence(why) | Promise::NoMorePromotable(Some(why)) if got.is_promote() => {
             Some(format!("promoted, against \"{why}\": {base} -> {got}"))
         }
-        Promise::NoMorePromotable | Promise::NeverPromote(_) if got.rank() > base.rank() => Some(
-            format!("less evidence or a worse canary became more promotable: {base} -> {got}"),
-        ),
-        _ => None,
+        Promise::NoMorePromotable(_) if got.rank() > base.rank() => Some(format!(
+            "a worse canary became more promotable: {base} -> {got}"
+        )),
+        Promise::NoMorePromotable(_) | Promise::LessEvidence(_) => None,
     }
+}
+
+/// Not a violation, but worth saying: less evidence turned an abort into
+/// inconclusive (the removed evidence was what the abort rested on).
+pub fn softened(base: &Outcome, got: &Outcome, promise: Promise) -> Option<String> {
+    (matches!(promise, Promise::LessEvidence(_)) && got.rank() > base.rank() && !got.is_promote())
+        .then(|| format!("{base} -> {got}"))
 }
 
 /// `target/metamorphic/`, next to the `rollwise` binary the replay command runs.
@@ -762,7 +774,7 @@ fn drop_canary_pods(b: &Value, _: usize) -> Vec<Variant> {
     one(
         "drop-canary-pods",
         out,
-        Promise::NeverPromote("no promote without canary pod status"),
+        Promise::LessEvidence("no promote without canary pod status"),
     )
 }
 
@@ -788,7 +800,7 @@ fn drop_critical_series(b: &Value, _: usize) -> Vec<Variant> {
             Variant {
                 label: format!("drop-critical-series[{name}]"),
                 bundle: out,
-                promise: Promise::NeverPromote("no promote without data on a critical metric"),
+                promise: Promise::LessEvidence("no promote without data on a critical metric"),
             }
         })
         .collect()
@@ -816,9 +828,9 @@ fn worsen_critical(b: &Value, _: usize) -> Vec<Variant> {
                     let worse = (2.0 * bad + 0.05 * s).min(s);
                     if lower { worse } else { s - worse }
                 });
-                Promise::NeverPromote(
+                Promise::NoMorePromotable(Some(
                     "a request ratio failing above the 5% ceiling is never promoted",
-                )
+                ))
             }
             _ => {
                 let base = median(samples(m, "stable").iter().map(|x| x.abs()).collect())
@@ -831,7 +843,7 @@ fn worsen_critical(b: &Value, _: usize) -> Vec<Variant> {
                         None => worse,
                     }
                 });
-                Promise::NoMorePromotable
+                Promise::NoMorePromotable(None)
             }
         };
         variants.push(Variant {
@@ -959,7 +971,9 @@ fn canary_crash(b: &Value, seed: usize) -> Vec<Variant> {
     one(
         &format!("canary-crash[{runtime}]"),
         out,
-        Promise::NeverPromote("a new crash on the canary is critical at any count and log level"),
+        Promise::NoMorePromotable(Some(
+            "a new crash on the canary is critical at any count and log level",
+        )),
     )
 }
 
