@@ -72,6 +72,10 @@ fn the_message_carries_header_summary_reasons_table_templates_and_links() {
     assert!(text.contains("*Canary vs stable*") && text.contains("```"));
     assert!(text.contains("memory_working_set_mib"), "metric table");
     assert!(text.contains("*New on the canary's logs*"));
+    assert!(
+        text.contains("when: ") && text.contains("after pod start; per third"),
+        "each template's timeline"
+    );
     assert!(text.contains("<https://rollwise.example.com/analyses/x1|Open the verdict page>"));
     assert!(text.contains("<https://github.com/acme/reports/pull/17|Draft PR #17>"));
     assert!(

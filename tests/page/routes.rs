@@ -141,6 +141,11 @@ async fn detail_has_verdict_reasons_charts_templates_pods_events_and_pr() {
     assert_eq!(body.matches("class=\"series series-stable\"").count(), 3);
     assert!(body.contains("memory_working_set_mib"));
     assert!(body.contains("OOMKilled"), "pods' last termination");
+    assert!(
+        body.contains("<th>when (thirds of the window)</th>")
+            && body.contains("after pod start; per third"),
+        "each template's timeline"
+    );
     assert!(body.contains("draft PR #17"));
     assert!(body.contains("prompt + "), "token accounting");
     assert!(!body.contains("<script"), "no script on the page");

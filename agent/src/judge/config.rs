@@ -55,6 +55,45 @@ impl MetricKind {
         MetricKind::Other
     }
 
+    /// A rate of work done (unit `…/s`, `rps`, or a name saying per second,
+    /// throughput, processed or requests) that is not a rate of failures.
+    pub fn is_throughput(name: &str, unit: Option<&str>) -> bool {
+        let unit = unit.unwrap_or("").to_ascii_lowercase();
+        let name = name.to_ascii_lowercase();
+        let rate_unit = unit.ends_with("/s") || matches!(unit.as_str(), "rps" | "qps" | "ops");
+        let rate_name = [
+            "per_second",
+            "per_s",
+            "throughput",
+            "processed",
+            "requests",
+            "rps",
+            "qps",
+        ]
+        .iter()
+        .any(|k| name.contains(k));
+        let errorish = ["error", "fail", "5xx", "reject", "drop"]
+            .iter()
+            .any(|k| name.contains(k));
+        (rate_unit || rate_name) && !errorish
+    }
+
+    /// Whether a throughput metric is already per pod (or worker, replica,
+    /// instance), so that canary and stable compare as they are; otherwise it is
+    /// a version total, which follows each version's share of the traffic.
+    pub fn is_per_instance(name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        [
+            "per_pod",
+            "per_worker",
+            "per_replica",
+            "per_instance",
+            "per_container",
+        ]
+        .iter()
+        .any(|k| name.contains(k))
+    }
+
     /// Metrics computed from requests: meaningless when the canary served too few.
     pub fn needs_traffic(self) -> bool {
         matches!(self, MetricKind::ErrorRatio | MetricKind::Latency)

@@ -1,7 +1,7 @@
 //! Facts about the evidence itself: what is missing or too thin to judge on.
 
 use crate::evidence::Evidence;
-use crate::judge::config::JudgeConfig;
+use crate::judge::config::{JudgeConfig, MetricKind};
 use crate::judge::signal::{Severity, Signal, SignalSource};
 
 pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
@@ -92,24 +92,7 @@ pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
 /// load unknown.
 fn load_metric(ev: &Evidence) -> Option<(usize, &str)> {
     ev.metrics.iter().enumerate().find_map(|(i, m)| {
-        let unit = m.unit.as_deref().unwrap_or("").to_ascii_lowercase();
-        let name = m.name.to_ascii_lowercase();
-        let rate_unit = unit.ends_with("/s") || matches!(unit.as_str(), "rps" | "qps" | "ops");
-        let rate_name = [
-            "per_second",
-            "per_s",
-            "throughput",
-            "processed",
-            "requests",
-            "rps",
-            "qps",
-        ]
-        .iter()
-        .any(|k| name.contains(k));
-        let errorish = ["error", "fail", "5xx", "reject", "drop"]
-            .iter()
-            .any(|k| name.contains(k));
-        ((rate_unit || rate_name) && !errorish && m.canary.iter().any(|v| *v > 0.0))
+        (MetricKind::is_throughput(&m.name, m.unit.as_deref()) && m.canary.iter().any(|v| *v > 0.0))
             .then_some((i, m.name.as_str()))
     })
 }

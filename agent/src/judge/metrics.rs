@@ -17,7 +17,67 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
     let mut results = Vec::with_capacity(ev.metrics.len());
     let mut signals = Vec::with_capacity(ev.metrics.len());
     for (i, m) in ev.metrics.iter().enumerate() {
-        let (result, signal) = judge_metric(i, m, requests, cfg);
+        let ratio;
+        let m = match as_ratio(m) {
+            Some(r) => {
+                ratio = r;
+                &ratio
+            }
+            None => m,
+        };
+        let scaled;
+        let (m, share_note) = match traffic_share_scale(m, ev.rollout.canary_weight) {
+            ShareScale::AsIs => (m, None),
+            ShareScale::Scaled(k) => {
+                scaled = MetricSeries {
+                    canary: m.canary.iter().map(|x| x * k).collect(),
+                    ..m.clone()
+                };
+                (
+                    &scaled,
+                    Some(format!(
+                        "canary scaled ×{} to stable's traffic share",
+                        fmt_num(k)
+                    )),
+                )
+            }
+            ShareScale::Unknown => {
+                let detail = format!(
+                    "{}: no verdict possible, a version-total throughput follows each version's traffic share, and the canary weight is unknown or 0/100",
+                    m.name
+                );
+                let r = MetricResult {
+                    name: m.name.clone(),
+                    unit: m.unit.clone(),
+                    better: m.better,
+                    critical: m.critical,
+                    outcome: MetricOutcome::NoData,
+                    canary_samples: m.canary.len(),
+                    stable_samples: m.stable.len(),
+                    canary_median: stats::median(&m.canary),
+                    stable_median: stats::median(&m.stable),
+                    shift: None,
+                    ratio: None,
+                    p_value: None,
+                    tolerance: String::new(),
+                    note: "canary weight unknown: a version total cannot be compared".into(),
+                };
+                results.push(r);
+                signals.push(Signal::new(
+                    SignalSource::Metric,
+                    Severity::Concern,
+                    detail,
+                    format!("metrics[{i}] {}", m.name),
+                    50,
+                ));
+                continue;
+            }
+        };
+        let (mut result, mut signal) = judge_metric(i, m, requests, cfg);
+        if let Some(note) = share_note {
+            result.note = format!("{} ({note})", result.note);
+            signal.detail = format!("{} ({note})", signal.detail);
+        }
         if let Some(extra) = unhealthy_level(i, m, &result, cfg) {
             signals.push(extra);
         }
@@ -25,6 +85,44 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
         signals.push(signal);
     }
     (results, signals)
+}
+
+/// A percentage is a ratio written ×100: the same series in 0..1, so that every
+/// rule written for ratios (the absolute error tolerance, badness `1 - x`, the
+/// error ceiling) means the same whichever way the bundle wrote it.
+fn as_ratio(m: &MetricSeries) -> Option<MetricSeries> {
+    let unit = m.unit.as_deref()?.trim().to_ascii_lowercase();
+    matches!(unit.as_str(), "percent" | "%" | "pct").then(|| MetricSeries {
+        unit: Some("ratio".into()),
+        canary: m.canary.iter().map(|x| x / 100.0).collect(),
+        stable: m.stable.iter().map(|x| x / 100.0).collect(),
+        ..m.clone()
+    })
+}
+
+/// How a throughput metric's canary series is made comparable with stable's.
+enum ShareScale {
+    AsIs,
+    Scaled(f64),
+    Unknown,
+}
+
+/// A version-total throughput (requests or records per second summed over a
+/// version's pods) follows the share of traffic each version gets: at canary
+/// weight `w`%, the canary does `w / (100 - w)` of stable's work while behaving
+/// exactly as well. So its canary samples are scaled by `(100 - w) / w` before
+/// the comparison; per-instance rates and every other metric compare as they
+/// are. Without a weight strictly between 0 and 100 the total is not comparable.
+fn traffic_share_scale(m: &MetricSeries, weight: Option<u8>) -> ShareScale {
+    if !MetricKind::is_throughput(&m.name, m.unit.as_deref())
+        || MetricKind::is_per_instance(&m.name)
+    {
+        return ShareScale::AsIs;
+    }
+    match weight {
+        Some(w) if (1..100).contains(&w) => ShareScale::Scaled(f64::from(100 - w) / f64::from(w)),
+        _ => ShareScale::Unknown,
+    }
 }
 
 /// The tolerance applied to one metric.
@@ -564,6 +662,77 @@ mod tests {
         ev.metrics = vec![m];
         let (mut r, mut s) = judge_metrics(&ev, &JudgeConfig::default());
         (r.remove(0), s.remove(0))
+    }
+
+    #[test]
+    fn a_percentage_is_judged_as_the_same_ratio() {
+        let canary = [0.19, 0.15, 0.14, 0.15, 0.17, 0.15, 0.13, 0.19, 0.18, 0.18];
+        let pct = |xs: &[f64]| xs.iter().map(|x| x * 100.0).collect::<Vec<_>>();
+        let (r1, s1) = judge_one(metric("error_rate", "ratio", true, &canary, &STABLE_ERR));
+        let (r2, s2) = judge_one(metric(
+            "error_rate",
+            "percent",
+            true,
+            &pct(&canary),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!((r1.outcome, s1.severity), (r2.outcome, s2.severity));
+        assert_eq!(r2.outcome, MetricOutcome::Regression);
+        // A tolerated 0.3 pp shift is tolerated in percent too.
+        let small: Vec<f64> = STABLE_ERR.iter().map(|v| v + 0.003).collect();
+        let (r, _) = judge_one(metric(
+            "error_rate",
+            "%",
+            true,
+            &pct(&small),
+            &pct(&STABLE_ERR),
+        ));
+        assert_eq!(r.outcome, MetricOutcome::Pass);
+    }
+
+    #[test]
+    fn a_version_total_throughput_is_compared_at_its_traffic_share() {
+        let rate = |canary: &[f64], weight: Option<u8>, name: &str| {
+            let mut ev = evidence();
+            ev.rollout.canary_weight = weight;
+            let mut m = metric(
+                name,
+                "req/s",
+                false,
+                canary,
+                &[36.0, 35.0, 37.0, 36.5, 35.5, 36.0],
+            );
+            m.better = Better::Higher;
+            ev.metrics = vec![m];
+            let (mut r, mut s) = judge_metrics(&ev, &JudgeConfig::default());
+            (r.remove(0), s.remove(0))
+        };
+        // At 25% the canary does a third of stable's work, behaving the same.
+        let same = [12.0, 11.8, 12.2, 12.1, 11.9, 12.0];
+        let (r, s) = rate(&same, Some(25), "request_rate");
+        assert_eq!(r.outcome, MetricOutcome::Pass, "{}", s.detail);
+        assert!(s.detail.contains("scaled ×3"), "{}", s.detail);
+        // Half of that is a real drop.
+        let half: Vec<f64> = same.iter().map(|x| x / 2.0).collect();
+        assert_eq!(
+            rate(&half, Some(25), "request_rate").0.outcome,
+            MetricOutcome::Regression
+        );
+        // No weight: a total cannot be compared, which is no data, not a pass.
+        let (r, s) = rate(&same, None, "request_rate");
+        assert_eq!(
+            (r.outcome, s.severity),
+            (MetricOutcome::NoData, Severity::Concern)
+        );
+        // A per-pod rate compares as it is.
+        let (r, _) = rate(&same, Some(25), "requests_per_pod_per_second");
+        assert_eq!(r.outcome, MetricOutcome::Regression);
+        let (r, _) = rate(
+            &[36.0, 35.5, 36.5, 36.0, 35.0, 37.0],
+            None,
+            "requests_per_pod_per_second",
+        );
+        assert_eq!(r.outcome, MetricOutcome::Pass);
     }
 
     #[test]

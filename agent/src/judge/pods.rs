@@ -209,7 +209,9 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
                         first: i,
                         example: e,
                         image: false,
+                        startup: true,
                     });
+                entry.startup &= is_startup_probe_refusal(ev, e);
                 entry.objects.push(e.object.as_str());
                 entry.count += u64::from(e.count.max(1));
                 // kubelet reports pull failures as several `Failed` events; the
@@ -235,11 +237,12 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
             first,
             example,
             image,
+            startup,
         } = w;
         let background = stable_reasons.contains(&reason);
         let image = image || IMAGE_EVENT_REASONS.contains(&reason);
         let crash = CRASH_EVENT_REASONS.contains(&reason);
-        let severity = if background {
+        let severity = if background || (startup && !image && !crash) {
             Severity::Info
         } else if image || (crash && count >= 2) {
             Severity::Critical
@@ -255,6 +258,8 @@ fn event_signals(ev: &Evidence) -> Vec<Signal> {
             objs.iter().take(3).copied().collect::<Vec<_>>().join(", "),
             if background {
                 "; stable objects show it too"
+            } else if startup && !image && !crash {
+                "; start-up: the probe's connection was refused before the server listened, and the pod is ready with no restarts"
             } else {
                 ""
             },
@@ -279,6 +284,31 @@ struct CanaryWarnings<'a> {
     example: &'a KubeEvent,
     /// Any of them says the image cannot be pulled.
     image: bool,
+    /// Every one is a start-up probe refusal ([`is_startup_probe_refusal`]).
+    startup: bool,
+}
+
+/// A readiness or startup probe whose TCP connection was refused, on a pod that
+/// is ready at the end of the window with no restarts: the container was not
+/// listening yet, which is what such a probe waits for while a pod starts. A
+/// probe answered with an error status, a timeout or a body is a server that is
+/// up and says it is not ready, and is not this; nor is a liveness failure, nor
+/// any probe on a pod that restarted or is not ready.
+fn is_startup_probe_refusal(ev: &Evidence, e: &KubeEvent) -> bool {
+    let probe = e.message.starts_with("Readiness probe failed")
+        || e.message.starts_with("Startup probe failed");
+    let refused = e.message.contains("connection refused");
+    let name = e
+        .object
+        .split_once('/')
+        .map_or(e.object.as_str(), |(_, n)| n);
+    let settled = ev
+        .pods
+        .canary
+        .iter()
+        .find(|p| p.name == name)
+        .is_some_and(|p| p.ready && p.restarts == 0);
+    e.reason == "Unhealthy" && probe && refused && settled
 }
 
 /// Which version an event's object belongs to: pods and ReplicaSets by the
@@ -375,6 +405,40 @@ mod tests {
             severities(&ev),
             vec![(SignalSource::Pod, Severity::Concern)]
         );
+    }
+
+    #[test]
+    fn refused_readiness_probes_of_a_pod_that_became_ready_are_start_up() {
+        let probe = |msg: &str| {
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Unhealthy",
+                &format!("Readiness probe failed: {msg}"),
+                3,
+            )
+        };
+        let refused = "Get \"http://10.0.0.7:8080/ready\": dial tcp 10.0.0.7:8080: connect: connection refused";
+        let of = |ev: &Evidence| {
+            pod_signals(ev, &JudgeConfig::default())
+                .into_iter()
+                .find(|s| s.source == SignalSource::Event)
+                .map(|s| (s.severity, s.detail))
+        };
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 0, None)];
+        ev.events = vec![probe(refused)];
+        let (sev, detail) = of(&ev).unwrap();
+        assert_eq!(sev, Severity::Info);
+        assert!(detail.contains("start-up"), "{detail}");
+        // A server that answers "not ready" is up and unhappy: not start-up.
+        ev.events = vec![probe("HTTP probe failed with statuscode: 503")];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
+        // Refused, but the pod restarted or is not ready: not settled.
+        ev.events = vec![probe(refused)];
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 1, None)];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", false, 0, None)];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
     }
 
     #[test]

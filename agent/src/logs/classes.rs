@@ -195,7 +195,7 @@ fn is_frame(line: &str) -> bool {
 
 /// An exception or error class name: `NullPointerException`, `TypeError`,
 /// `NoMethodError`, `System.InvalidOperationException`.
-fn names_exception(line: &str) -> bool {
+pub fn names_exception(line: &str) -> bool {
     line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|t| {
             t.len() > 5
@@ -208,12 +208,34 @@ fn names_exception(line: &str) -> bool {
 /// lines) show, if any. A crash needs structure: a crash marker, a `panic:`
 /// header, or an exception class name together with a stack frame.
 pub fn classify<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<FailureClass> {
-    let mut found: Option<FailureClass> = None;
+    classes(lines).first().copied()
+}
+
+/// The classes of a record logged at error level or above: as [`classes`], and
+/// a record that names an exception or error class (`NullPointerException`,
+/// `KeyError`) but no other class is a crash even without a trace: a logger
+/// configured to print one line per error still reports an unhandled error of
+/// a code path. Below error level, a named exception is routine (a retry, a
+/// handled validation failure) and needs the structure of a trace.
+pub fn classes_at_error_level<'a>(
+    lines: impl IntoIterator<Item = &'a str> + Clone,
+) -> Vec<FailureClass> {
+    let mut found = classes(lines.clone());
+    if found.is_empty() && lines.into_iter().any(names_exception) {
+        found.push(FailureClass::Crash);
+    }
+    found
+}
+
+/// Every class the lines of one record show, most severe first (a Java
+/// `ConnectException` with frames is both a crash and a dependency failure).
+pub fn classes<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<FailureClass> {
+    let mut found: Vec<FailureClass> = Vec::new();
     let mut exception = false;
     let mut frame = false;
-    let better = |c: FailureClass, found: &mut Option<FailureClass>| {
-        if found.is_none_or(|f| c < f) {
-            *found = Some(c);
+    let better = |c: FailureClass, found: &mut Vec<FailureClass>| {
+        if !found.contains(&c) {
+            found.push(c);
         }
     };
     for line in lines {
@@ -247,6 +269,7 @@ pub fn classify<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<FailureC
     if exception && frame {
         better(FailureClass::Crash, &mut found);
     }
+    found.sort();
     found
 }
 
@@ -256,6 +279,38 @@ mod tests {
 
     fn class(lines: &[&str]) -> Option<FailureClass> {
         classify(lines.iter().copied())
+    }
+
+    #[test]
+    fn a_record_shows_every_class_it_names_most_severe_first() {
+        let lines = [
+            "WARN o.f.c.i.j.JdbcUtils : Connection error: Connection to 127.0.0.1:5432 refused",
+            "org.postgresql.util.PSQLException: Connection to 127.0.0.1:5432 refused.",
+            "\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:346)",
+            "Caused by: java.net.ConnectException: Connection refused",
+        ];
+        assert_eq!(
+            classes(lines),
+            vec![FailureClass::Crash, FailureClass::Dependency]
+        );
+        assert_eq!(classify(lines), Some(FailureClass::Crash));
+        assert!(classes(["user 7 logged in"]).is_empty());
+    }
+
+    #[test]
+    fn a_named_exception_at_error_level_is_a_crash_without_a_trace() {
+        let npe = [
+            "ERROR c.a.p.RefundService : refund failed: java.lang.NullPointerException: Cannot invoke \"Currency.getCode()\"",
+        ];
+        assert_eq!(classes(npe), vec![]);
+        assert_eq!(classes_at_error_level(npe), vec![FailureClass::Crash]);
+        // A named exception that says what failed keeps that class.
+        let timeout = ["ERROR ledger call failed: java.net.SocketTimeoutException: Read timed out"];
+        assert_eq!(
+            classes_at_error_level(timeout),
+            vec![FailureClass::Dependency]
+        );
+        assert!(classes_at_error_level(["ERROR payment declined by issuer"]).is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::classes::{FailureClass, classify};
+use super::classes::{FailureClass, classes, classes_at_error_level};
 use super::timeline::Timeline;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
@@ -243,6 +243,10 @@ pub struct TemplateChange {
     /// The failure class the template and its detail lines show, whatever the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<FailureClass>,
+    /// The record also names a dependency failure (a refused connection, a
+    /// DNS failure, a timeout), whatever its most severe class.
+    #[serde(default)]
+    pub names_dependency: bool,
     /// The class is new on the canary: stable shows no template of that class,
     /// or shows the class significantly less often (see [`class_is_new`]).
     #[serde(default)]
@@ -565,8 +569,14 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 .filter(|(score, _)| *score > 1)
                 .max_by_key(|(score, _)| *score)
                 .map(|(_, d)| d.trim().to_owned());
-            let class =
-                classify(std::iter::once(t.template.as_str()).chain(details.iter().copied()));
+            let lines = std::iter::once(t.template.as_str()).chain(details.iter().copied());
+            let shown = if matches!(t.level, LogLevel::Error | LogLevel::Fatal) {
+                classes_at_error_level(lines)
+            } else {
+                classes(lines)
+            };
+            let class = shown.first().copied();
+            let names_dependency = shown.contains(&FailureClass::Dependency);
             let canary_rate = rate(t.canary, nc);
             let stable_rate = rate(t.stable, ns);
             let p_value = rate_greater_p(t.canary, nc, t.stable, ns);
@@ -615,6 +625,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
                 exemplars: t.exemplars.clone(),
                 cause,
                 class,
+                names_dependency,
                 class_new: false,
                 timeline: t.timeline.clone(),
             }
@@ -809,8 +820,9 @@ fn is_crash(c: &TemplateChange) -> bool {
 /// How much one error-like increase weighs, in this order:
 /// - a start-up transient ([`Timeline::transient`]: every occurrence before
 ///   the pod was ready, quiet after, pod ready with no restarts) weighs
-///   nothing, unless its class is a crash or lost data: a dependency that was
-///   not up yet while the pod started is not the new version's failure;
+///   nothing, unless it is lost data or a crash that names no dependency
+///   ([`transient_can_excuse`]): a dependency that was not up yet while the
+///   pod started is not the new version's failure;
 /// - a class hit ([`class_hit`]: a crash with a trace or an integrity failure,
 ///   in a class stable does not show as often) is Critical at any count and level;
 /// - else the count-based rule: Critical when meaningful at error level and
@@ -819,7 +831,7 @@ fn is_crash(c: &TemplateChange) -> bool {
 ///   weigh one step more than the same count spread evenly (Info to Concern;
 ///   Concern to Critical when meaningful).
 fn template_severity(c: &TemplateChange, cfg: &DiffConfig) -> Severity {
-    if c.timeline.transient && !c.class.is_some_and(FailureClass::needs_no_count) {
+    if c.timeline.transient && transient_can_excuse(c) {
         return Severity::Info;
     }
     if class_hit(c).is_some() {
@@ -843,6 +855,18 @@ fn template_severity(c: &TemplateChange, cfg: &DiffConfig) -> Severity {
         Severity::Info if c.timeline.growing() => Severity::Concern,
         Severity::Concern if c.timeline.growing() && c.meaningful => Severity::Critical,
         other => other,
+    }
+}
+
+/// Whether a start-up transient may be excused as start-up: lost data never is;
+/// a crash-like record (an exception with a trace) is when it names a
+/// dependency that was not up yet, since the pod then became ready without a
+/// restart, so nothing died; any other class is.
+fn transient_can_excuse(c: &TemplateChange) -> bool {
+    match c.class {
+        Some(FailureClass::DataIntegrity) => false,
+        Some(FailureClass::Crash) => c.names_dependency,
+        _ => true,
     }
 }
 
@@ -900,11 +924,10 @@ pub fn log_signals(diff: &TemplateDiff, cfg: &DiffConfig) -> Vec<Signal> {
         .iter()
         .filter(|c| c.change.is_increase() && c.error_like)
     {
-        let detail = format!(
-            "{}; timeline: {}",
-            describe(c, diff, cfg),
-            c.timeline.summary()
-        );
+        let detail = match c.timeline.display() {
+            Some(t) => format!("{}; timeline: {t}", describe(c, diff, cfg)),
+            None => describe(c, diff, cfg),
+        };
         let severity = template_severity(c, cfg);
         let headline = headline_of(c, severity);
         out.push(

@@ -389,9 +389,13 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
             Value::String(s) => Level::from_word(s).unwrap_or(Level::Unknown),
             _ => Level::Unknown,
         });
+    // Rust's tracing-subscriber JSON nests the event's fields, message
+    // included, under `fields`.
+    let nested = obj.get("fields").and_then(Value::as_object);
     let message = MESSAGE_KEYS
         .iter()
-        .find_map(|k| obj.get(*k).and_then(Value::as_str));
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .or_else(|| nested.and_then(|f| f.get("message").and_then(Value::as_str)));
     let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
         Value::String(s) => Some(meaningful_error_line(s).to_owned()),
         // pino/bunyan serialise errors as {type, message, stack}.
@@ -697,6 +701,19 @@ mod tests {
         assert_eq!(
             r[1].message,
             "request failed: TypeError: Cannot read properties of undefined"
+        );
+    }
+
+    #[test]
+    fn json_tracing_subscriber_nests_the_message_under_fields() {
+        let l = lines(&[
+            r#"{"timestamp":"2026-12-01T09:00:01.000Z","level":"ERROR","fields":{"message":"redis connection failed: Connection refused (os error 111)","attempt":1},"target":"basket::cache"}"#,
+        ]);
+        let r = records(&l);
+        assert_eq!(r[0].level, Level::Error);
+        assert_eq!(
+            r[0].message,
+            "redis connection failed: Connection refused (os error 111)"
         );
     }
 

@@ -47,6 +47,19 @@ impl Timeline {
         total >= 2 && 2 * self.thirds[2] > total && self.thirds[2] >= 2 * self.thirds[0].max(1)
     }
 
+    /// Whether any occurrence was placed (a diff built without log positions has
+    /// no time shape to show).
+    pub fn is_known(&self) -> bool {
+        self.thirds.iter().any(|&n| n > 0)
+    }
+
+    /// The sparkline and summary, as the page and Slack show them; `None` when
+    /// there is no time shape.
+    pub fn display(&self) -> Option<String> {
+        self.is_known()
+            .then(|| format!("{} {}", self.sparkline(), self.summary()))
+    }
+
     /// Present in every third of the window.
     pub fn persistent(&self) -> bool {
         self.thirds.iter().all(|&n| n > 0)

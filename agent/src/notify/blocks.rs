@@ -242,6 +242,9 @@ pub struct TemplateFact {
     pub stable: u64,
     pub template: String,
     pub exemplar: Option<String>,
+    /// When in the canary pods' lives it appears: sparkline of the thirds of
+    /// the window and a summary (start-up only, growing, steady...).
+    pub timeline: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -387,6 +390,7 @@ fn top_templates(changes: &[TemplateChange], r: &Redactor) -> Vec<TemplateFact> 
                 .as_deref()
                 .or_else(|| c.exemplars.first().and_then(|e| exemplar_lines(e).next()))
                 .map(|e| untrusted(&clip_plain(e, EXEMPLAR_CHARS), r)),
+            timeline: c.timeline.display(),
         })
         .collect()
 }

@@ -335,7 +335,7 @@ impl Page<'_> {
         if changed.is_empty() {
             b.push_str("<p class=\"muted\">No template changed rate.</p>");
         } else {
-            b.push_str("<table><thead><tr><th>change</th><th>level</th><th class=\"num\">canary</th><th class=\"num\">stable</th><th class=\"num\">p</th><th>template and exemplars</th></tr></thead><tbody>");
+            b.push_str("<table><thead><tr><th>change</th><th>level</th><th class=\"num\">canary</th><th class=\"num\">stable</th><th class=\"num\">p</th><th>when (thirds of the window)</th><th>template and exemplars</th></tr></thead><tbody>");
             for c in changed {
                 let mut ex = String::new();
                 for e in c.exemplars.iter().take(2) {
@@ -344,7 +344,7 @@ impl Page<'_> {
                 }
                 let _ = write!(
                     b,
-                    "<tr><td class=\"{}\">{}{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code>{}{}</td></tr>",
+                    "<tr><td class=\"{}\">{}{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code>{}{}</td></tr>",
                     if c.change.is_increase() && c.error_like {
                         "bad"
                     } else {
@@ -360,6 +360,7 @@ impl Page<'_> {
                     c.canary,
                     c.stable,
                     fmt::p_value(Some(c.p_value)),
+                    c.timeline.display().map(|t| esc(&t)).unwrap_or_default(),
                     self.text(&c.template),
                     c.cause
                         .as_deref()
