@@ -51,8 +51,9 @@ impl FailureClass {
 }
 
 /// Markers that mean a crash on their own (lowercase, substring match on a line).
-const CRASH_MARKERS: [&str; 16] = [
+const CRASH_MARKERS: [&str; 17] = [
     "traceback (most recent call last)",
+    "exception in thread \"",
     "panicked at",
     "goroutine ",
     "unhandled exception",

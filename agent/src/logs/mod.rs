@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod classes;
 pub mod diff;
 pub mod digest;
+pub mod loghub;
 pub mod mask;
 pub mod miner;
 pub mod record;

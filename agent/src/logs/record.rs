@@ -168,6 +168,10 @@ fn head_block(line: &str, level: Level) -> (Level, Block) {
     if is_exception_line(line) {
         return (level.max_known(Level::Error), Block::Frames);
     }
+    // The JVM's default handler for an exception nothing caught: the thread died.
+    if line.starts_with("Exception in thread \"") {
+        return (Level::Fatal, Block::Frames);
+    }
     (level, Block::None)
 }
 
@@ -333,7 +337,9 @@ fn carries_meaning(line: &str, kept: usize) -> bool {
         || is_more_frames(trimmed)
         || trimmed.starts_with("--- End of ")
         || (line.starts_with(|c: char| c.is_whitespace()) && kept > 0);
-    !frameish || kept == 1
+    // The first frame names where it happened: after the exception line, or
+    // right after a head that is itself the exception.
+    !frameish || kept <= 1
 }
 
 /// Level and message of a head line, by format: JSON, logfmt, or plain text.
