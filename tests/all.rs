@@ -7,6 +7,7 @@
 mod cli;
 mod deploy;
 mod gather;
+mod judge;
 mod llm;
 mod notify;
 mod page;
