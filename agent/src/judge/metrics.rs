@@ -46,22 +46,8 @@ pub fn judge_metrics(ev: &Evidence, cfg: &JudgeConfig) -> (Vec<MetricResult>, Ve
                     "{}: no verdict possible, a version-total throughput follows each version's traffic share, and the canary weight is unknown or 0/100",
                     m.name
                 );
-                let r = MetricResult {
-                    name: m.name.clone(),
-                    unit: m.unit.clone(),
-                    better: m.better,
-                    critical: m.critical,
-                    outcome: MetricOutcome::NoData,
-                    canary_samples: m.canary.len(),
-                    stable_samples: m.stable.len(),
-                    canary_median: stats::median(&m.canary),
-                    stable_median: stats::median(&m.stable),
-                    shift: None,
-                    ratio: None,
-                    p_value: None,
-                    tolerance: String::new(),
-                    note: "canary weight unknown: a version total cannot be compared".into(),
-                };
+                let mut r = unjudged(m, String::new());
+                r.note = "canary weight unknown: a version total cannot be compared".into();
                 results.push(r);
                 signals.push(Signal::new(
                     SignalSource::Metric,
@@ -199,16 +185,9 @@ impl Tolerance {
     }
 }
 
-fn judge_metric(
-    index: usize,
-    m: &MetricSeries,
-    (canary_requests, stable_requests): (Option<u64>, Option<u64>),
-    cfg: &JudgeConfig,
-) -> (MetricResult, Signal) {
-    let kind = MetricKind::of(&m.name, m.unit.as_deref());
-    let tolerance = Tolerance::for_metric(kind, m.unit.as_deref(), cfg);
-    let evidence_ref = format!("metrics[{index}] {}", m.name);
-    let mut result = MetricResult {
+/// A metric's result before any test: its levels, no outcome yet (`NoData`).
+fn unjudged(m: &MetricSeries, tolerance: String) -> MetricResult {
+    MetricResult {
         name: m.name.clone(),
         unit: m.unit.clone(),
         better: m.better,
@@ -221,9 +200,21 @@ fn judge_metric(
         shift: None,
         ratio: None,
         p_value: None,
-        tolerance: tolerance.describe(m.better, m.unit.as_deref()),
+        tolerance,
         note: String::new(),
-    };
+    }
+}
+
+fn judge_metric(
+    index: usize,
+    m: &MetricSeries,
+    (canary_requests, stable_requests): (Option<u64>, Option<u64>),
+    cfg: &JudgeConfig,
+) -> (MetricResult, Signal) {
+    let kind = MetricKind::of(&m.name, m.unit.as_deref());
+    let tolerance = Tolerance::for_metric(kind, m.unit.as_deref(), cfg);
+    let evidence_ref = format!("metrics[{index}] {}", m.name);
+    let mut result = unjudged(m, tolerance.describe(m.better, m.unit.as_deref()));
     let unit = m.unit.as_deref();
 
     // Invariant (no promote without data on a metric): a metric that was asked

@@ -775,25 +775,6 @@ mod tests {
         assert_eq!(format_id(u32::MAX, &mut buf), b"4294967295\n");
     }
 
-    /// One CSV record's fields; LogHub quotes fields with commas and doubles quotes.
-    fn csv_fields(line: &str) -> Vec<String> {
-        let mut fields = vec![String::new()];
-        let mut quoted = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    fields.last_mut().into_iter().for_each(|f| f.push('"'));
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => fields.push(String::new()),
-                (c, _) => fields.last_mut().into_iter().for_each(|f| f.push(c)),
-            }
-        }
-        fields
-    }
-
     /// Grouping accuracy on LogHub's Proxifier sample, whose events vary in
     /// token count; measured 0.977 (evals/loghub/README.md), floor well below.
     #[test]
@@ -801,36 +782,13 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../evals/loghub/data/Proxifier/Proxifier_2k.log_structured.csv");
         // The repository's copy of LogHub (evals/loghub/data): missing is a failure.
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let data = crate::logs::loghub::read_dataset("Proxifier", &path).map_err(|e| {
             Error::Config(format!(
-                "{} is missing ({e}): the LogHub copy under evals/loghub/data is part of the repository",
-                path.display()
+                "{e}: the LogHub copy under evals/loghub/data is part of the repository"
             ))
         })?;
-        let mut lines = text.lines();
-        let header = csv_fields(lines.next().unwrap_or_default());
-        let col = |name: &str| header.iter().position(|h| h == name);
-        let (Some(content), Some(event)) = (col("Content"), col("EventId")) else {
-            return Err(Error::Config("unexpected LogHub header".into()));
-        };
-        let mut miner = TemplateMiner::default();
-        let mut pairs = Vec::new();
-        for line in lines {
-            let f = csv_fields(line);
-            pairs.push((f[event].clone(), miner.add(&f[content])));
-        }
-        let mut truth_size: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut groups: FxHashMap<TemplateId, Vec<&str>> = FxHashMap::default();
-        for (t, p) in &pairs {
-            *truth_size.entry(t.as_str()).or_default() += 1;
-            groups.entry(*p).or_default().push(t.as_str());
-        }
-        let correct: usize = groups
-            .values()
-            .filter(|m| m.iter().all(|t| *t == m[0]) && truth_size[m[0]] == m.len())
-            .map(Vec::len)
-            .sum();
-        let accuracy = correct as f64 / pairs.len() as f64;
+        let accuracy = crate::logs::loghub::grouping_accuracy(&MinerConfig::default(), &data);
+        let pairs = &data.contents;
         assert!(pairs.len() == 2000, "{}", pairs.len());
         assert!(accuracy >= 0.85, "grouping accuracy {accuracy}");
         Ok(())
