@@ -15,22 +15,35 @@ pub enum MetricKind {
     Other,
 }
 
+/// Words that make a metric's name a count or ratio of failed work: errors,
+/// but also work refused, rejected, dropped, timed out, denied or lost, which
+/// a service reports under those names as often as under "error".
+const FAILURE_WORDS: [&str; 14] = [
+    "error",
+    "err_",
+    "5xx",
+    "non_2xx",
+    "fail",
+    "refus",
+    "reject",
+    "drop",
+    "timeout",
+    "timed_out",
+    "denied",
+    "throttl",
+    "loss",
+    "abort",
+];
+
 impl MetricKind {
     pub fn of(name: &str, unit: Option<&str>) -> MetricKind {
         let name = name.to_ascii_lowercase();
         let unit = unit.unwrap_or("").to_ascii_lowercase();
         let ratio_unit = matches!(unit.as_str(), "ratio" | "fraction" | "percent" | "%");
-        let errorish = [
-            "error",
-            "err_",
-            "5xx",
-            "fail",
-            "success",
-            "availability",
-            "non_2xx",
-        ]
-        .iter()
-        .any(|k| name.contains(k));
+        let errorish = FAILURE_WORDS
+            .iter()
+            .chain(["success", "availability"].iter())
+            .any(|k| name.contains(k));
         if ratio_unit && errorish {
             return MetricKind::ErrorRatio;
         }
@@ -72,10 +85,12 @@ impl MetricKind {
         ]
         .iter()
         .any(|k| name.contains(k));
-        let errorish = ["error", "fail", "5xx", "reject", "drop"]
-            .iter()
-            .any(|k| name.contains(k));
-        (rate_unit || rate_name) && !errorish
+        let errorish = FAILURE_WORDS.iter().any(|k| name.contains(k));
+        // `http_server_requests_seconds` (Micrometer) names requests but
+        // measures how long they take, and a ratio of requests is no rate.
+        let measures_else = MetricKind::of(&name, Some(&unit)) != MetricKind::Other
+            || matches!(unit.as_str(), "ratio" | "fraction" | "percent" | "%");
+        (rate_unit || rate_name) && !errorish && !measures_else
     }
 
     /// Whether a throughput metric is already per pod (or worker, replica,

@@ -963,6 +963,40 @@ mod tests {
             MetricKind::of("cache_hit_ratio", Some("ratio")),
             MetricKind::Other
         );
+        // Failed work goes by other words than "error".
+        for name in [
+            "refused_spans_ratio",
+            "rejected_messages_ratio",
+            "dropped_packets_ratio",
+            "upstream_timeout_ratio",
+            "auth_denied_ratio",
+            "throttled_ratio",
+            "packet_loss_percent",
+        ] {
+            assert_eq!(
+                MetricKind::of(name, Some("ratio")),
+                MetricKind::ErrorRatio,
+                "{name}"
+            );
+        }
+        assert!(!MetricKind::is_throughput(
+            "rejected_per_second",
+            Some("1/s")
+        ));
+        assert!(MetricKind::is_throughput("spans_processed", Some("1/s")));
+        assert!(!MetricKind::is_throughput(
+            "http_server_requests_p99",
+            Some("ms")
+        ));
+        assert!(!MetricKind::is_throughput(
+            "http_server_requests_seconds",
+            Some("s")
+        ));
+        assert!(!MetricKind::is_throughput(
+            "requests_success_ratio",
+            Some("ratio")
+        ));
+        assert!(MetricKind::is_throughput("http_requests", Some("1/s")));
     }
 
     #[test]

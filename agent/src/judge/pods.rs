@@ -210,9 +210,9 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
                         first: i,
                         example: e,
                         image: false,
-                        startup: true,
+                        startup: Some(""),
                     });
-                entry.startup &= is_startup_probe_refusal(ev, e);
+                entry.startup = entry.startup.and(passed_startup_step(ev, e));
                 entry.objects.push(e.object.as_str());
                 entry.count += u64::from(e.count.max(1));
                 // kubelet reports pull failures as several `Failed` events; the
@@ -243,7 +243,8 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
         let background = stable_reasons.contains(&reason);
         let image = image || IMAGE_EVENT_REASONS.contains(&reason);
         let crash = CRASH_EVENT_REASONS.contains(&reason);
-        let severity = if background || (startup && !image && !crash) {
+        let startup = startup.filter(|_| !image && !crash);
+        let severity = if background || startup.is_some() {
             Severity::Info
         } else if image || (crash && count >= 2) {
             Severity::Critical
@@ -258,11 +259,11 @@ fn event_signals(ev: &Evidence, redactor: &Redactor) -> Vec<Signal> {
             objs.len(),
             objs.iter().take(3).copied().collect::<Vec<_>>().join(", "),
             if background {
-                "; stable objects show it too"
-            } else if startup && !image && !crash {
-                "; start-up: the probe's connection was refused before the server listened, and the pod is ready with no restarts"
+                "; stable objects show it too".to_owned()
+            } else if let Some(why) = startup {
+                format!("; start-up, since passed: {why}, and the pod is ready with no restarts")
             } else {
-                ""
+                String::new()
             },
         );
         let strength = if image || crash { 90 } else { 70 };
@@ -285,20 +286,23 @@ struct CanaryWarnings<'a> {
     example: &'a KubeEvent,
     /// Any of them says the image cannot be pulled.
     image: bool,
-    /// Every one is a start-up probe refusal ([`is_startup_probe_refusal`]).
-    startup: bool,
+    /// Every one is a start-up step the pod has since passed
+    /// ([`passed_startup_step`]): what the last one was.
+    startup: Option<&'static str>,
 }
 
-/// A readiness or startup probe whose TCP connection was refused, on a pod that
-/// is ready at the end of the window with no restarts: the container was not
-/// listening yet, which is what such a probe waits for while a pod starts. A
-/// probe answered with an error status, a timeout or a body is a server that is
-/// up and says it is not ready, and is not this; nor is a liveness failure, nor
-/// any probe on a pod that restarted or is not ready.
-fn is_startup_probe_refusal(ev: &Evidence, e: &KubeEvent) -> bool {
-    let probe = e.message.starts_with("Readiness probe failed")
-        || e.message.starts_with("Startup probe failed");
-    let refused = e.message.contains("connection refused");
+/// A Warning about a step of starting a pod that the pod has since passed:
+/// it is ready at the end of the window with no restarts, and it could not be
+/// unless the step had succeeded. Those steps are: a readiness or startup probe
+/// whose TCP connection was refused (the container was not listening yet, which
+/// is what such a probe waits for); scheduling (a pod that runs has a node);
+/// volume attach and mount (containers start only once their volumes are
+/// mounted); and the sandbox. Each is about the cluster or the start-up, not the
+/// version. A probe answered with an error status, a timeout or a body is a
+/// server that is up and says it is not ready, and is not this; nor is a
+/// liveness failure, nor anything on a pod that restarted or is not ready.
+/// Returns what the step was, for the reason's text.
+fn passed_startup_step(ev: &Evidence, e: &KubeEvent) -> Option<&'static str> {
     let name = e
         .object
         .split_once('/')
@@ -309,7 +313,24 @@ fn is_startup_probe_refusal(ev: &Evidence, e: &KubeEvent) -> bool {
         .iter()
         .find(|p| p.name == name)
         .is_some_and(|p| p.ready && p.restarts == 0);
-    e.reason == "Unhealthy" && probe && refused && settled
+    if !settled {
+        return None;
+    }
+    match e.reason.as_str() {
+        "Unhealthy"
+            if (e.message.starts_with("Readiness probe failed")
+                || e.message.starts_with("Startup probe failed"))
+                && e.message.contains("connection refused") =>
+        {
+            Some("the probe's connection was refused before the server listened")
+        }
+        "FailedScheduling" => Some("the pod waited for a node, and has one"),
+        "FailedMount" | "FailedAttachVolume" => Some(
+            "a volume failed to attach or mount before it did (containers start only once their volumes are mounted)",
+        ),
+        "FailedCreatePodSandBox" => Some("the pod's sandbox failed before it was created"),
+        _ => None,
+    }
 }
 
 /// Which version an event's object belongs to: pods and ReplicaSets by the
@@ -411,6 +432,52 @@ mod tests {
             severities(&ev),
             vec![(SignalSource::Pod, Severity::Concern)]
         );
+    }
+
+    #[test]
+    fn scheduling_and_mount_failures_a_ready_pod_has_passed_are_start_up() {
+        let of = |ev: &Evidence| {
+            pod_signals(ev, &JudgeConfig::default())
+                .into_iter()
+                .find(|s| s.source == SignalSource::Event)
+                .map(|s| (s.severity, s.detail))
+        };
+        for (reason, msg) in [
+            (
+                "FailedScheduling",
+                "0/6 nodes are available: 6 Insufficient cpu.",
+            ),
+            (
+                "FailedMount",
+                "MountVolume.SetUp failed for volume \"config\" : configmap \"checkout\" not found",
+            ),
+            (
+                "FailedCreatePodSandBox",
+                "Failed to create pod sandbox: rpc error",
+            ),
+        ] {
+            let mut ev = evidence();
+            ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 0, None)];
+            ev.events = vec![warning("Pod/checkout-c4n4ry-a", reason, msg, 2)];
+            let (sev, detail) = of(&ev).unwrap();
+            assert_eq!(sev, Severity::Info, "{reason}");
+            assert!(detail.contains("since passed"), "{detail}");
+            // Not passed: the pod is not ready, or it restarted.
+            ev.pods.canary = vec![pod("checkout-c4n4ry-a", false, 0, None)];
+            assert_eq!(of(&ev).unwrap().0, Severity::Concern, "{reason}");
+            ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 2, None)];
+            assert_eq!(of(&ev).unwrap().0, Severity::Concern, "{reason}");
+        }
+        // Any other warning on a ready pod stays a concern.
+        let mut ev = evidence();
+        ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 0, None)];
+        ev.events = vec![warning(
+            "Pod/checkout-c4n4ry-a",
+            "Unhealthy",
+            "Liveness probe failed: HTTP probe failed with statuscode: 500",
+            2,
+        )];
+        assert_eq!(of(&ev).unwrap().0, Severity::Concern);
     }
 
     #[test]

@@ -46,14 +46,37 @@ impl Level {
         })
     }
 
-    /// Pino/bunyan numeric levels.
+    /// A numeric level on the scale its size gives away: Monolog's 100..600
+    /// (100 debug, 200 info, 250 notice, 300 warning, 400 error, 500 and up
+    /// critical to emergency), else pino/bunyan's 10..60.
     fn from_number(n: f64) -> Level {
         match n as i64 {
+            100.. => match n as i64 {
+                100..=199 => Level::Debug,
+                200..=249 => Level::Info,
+                250..=299 => Level::Notice,
+                300..=399 => Level::Warn,
+                400..=499 => Level::Error,
+                _ => Level::Fatal,
+            },
             i64::MIN..=10 => Level::Trace,
             11..=20 => Level::Debug,
             21..=30 => Level::Info,
             31..=40 => Level::Warn,
             41..=50 => Level::Error,
+            _ => Level::Fatal,
+        }
+    }
+
+    /// OpenTelemetry's SeverityNumber (1..4 trace, 5..8 debug, 9..12 info,
+    /// 13..16 warn, 17..20 error, 21..24 fatal).
+    fn from_otel_number(n: f64) -> Level {
+        match n as i64 {
+            i64::MIN..=4 => Level::Trace,
+            5..=8 => Level::Debug,
+            9..=12 => Level::Info,
+            13..=16 => Level::Warn,
+            17..=20 => Level::Error,
             _ => Level::Fatal,
         }
     }
@@ -356,7 +379,9 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
     parse_plain(trimmed)
 }
 
-const MESSAGE_KEYS: [&str; 7] = ["msg", "message", "log", "event", "@message", "text", "body"];
+const MESSAGE_KEYS: [&str; 9] = [
+    "msg", "message", "log", "event", "@message", "@m", "@mt", "text", "body",
+];
 const ERROR_KEYS: [&str; 7] = [
     "error",
     "err",
@@ -377,24 +402,45 @@ const STATUS_KEYS: [&str; 6] = [
     "http.status_code",
     "http_status",
 ];
-const LEVEL_KEYS: [&str; 6] = [
+const LEVEL_KEYS: [&str; 11] = [
     "level",
     "lvl",
     "severity",
     "log.level",
     "levelname",
     "loglevel",
+    "log_level",
+    "level_name",
+    "severity_text",
+    "SeverityText",
+    "@l",
 ];
+/// Keys whose number is on OpenTelemetry's SeverityNumber scale.
+const OTEL_LEVEL_KEYS: [&str; 2] = ["severity_number", "SeverityNumber"];
+
+/// A JSON record's level: a level word under any level key wins over a
+/// number (Monolog writes both `level: 200` and `level_name: "INFO"`), and a
+/// number is read on the scale of its key or its size.
+fn json_level(obj: &Map<String, Value>) -> Level {
+    let word = LEVEL_KEYS.iter().find_map(|k| {
+        obj.get(*k)
+            .and_then(Value::as_str)
+            .and_then(Level::from_word)
+    });
+    if let Some(level) = word {
+        return level;
+    }
+    if let Some(n) = OTEL_LEVEL_KEYS.iter().find_map(|k| obj.get(*k)?.as_f64()) {
+        return Level::from_otel_number(n);
+    }
+    LEVEL_KEYS
+        .iter()
+        .find_map(|k| obj.get(*k)?.as_f64())
+        .map_or(Level::Unknown, Level::from_number)
+}
 
 fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, str>) {
-    let level = LEVEL_KEYS
-        .iter()
-        .find_map(|k| obj.get(*k))
-        .map_or(Level::Unknown, |v| match v {
-            Value::Number(n) => n.as_f64().map_or(Level::Unknown, Level::from_number),
-            Value::String(s) => Level::from_word(s).unwrap_or(Level::Unknown),
-            _ => Level::Unknown,
-        });
+    let level = json_level(obj);
     // Rust's tracing-subscriber JSON nests the event's fields, message
     // included, under `fields`.
     let nested = obj.get("fields").and_then(Value::as_object);
@@ -689,6 +735,29 @@ mod tests {
 
     fn lines(s: &[&str]) -> Vec<String> {
         s.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn json_level_words_win_over_numbers_and_scales_follow_size() {
+        let l = lines(&[
+            r#"{"message":"Matched route \"booking_show\".","context":{},"level":200,"level_name":"INFO","channel":"app"}"#,
+            r#"{"message":"Uncaught PHP Exception","level":500,"channel":"request"}"#,
+            r#"{"message":"deprecated call","level":250,"channel":"php"}"#,
+            r#"{"body":"span exported","severity_number":9,"level":50}"#,
+            r#"{"@t":"2026-12-01T09:00:00Z","@l":"Warning","@m":"slow"}"#,
+        ]);
+        let r = records(&l);
+        let levels: Vec<Level> = r.iter().map(|r| r.level).collect();
+        assert_eq!(
+            levels,
+            [
+                Level::Info,
+                Level::Fatal,
+                Level::Notice,
+                Level::Info,
+                Level::Warn
+            ]
+        );
     }
 
     #[test]

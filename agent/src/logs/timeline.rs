@@ -182,23 +182,65 @@ pub fn place(at: f64, clock: &PodClock) -> (usize, bool) {
     (third, at <= clock.ready_at)
 }
 
-/// A line that says the process is up and serving. General start-up words of
-/// common servers and frameworks, on word starts, lowercase.
+/// A line that says the process is up and serving: general start-up phrases
+/// of common servers and frameworks, matched at word starts (so "already" is
+/// not "ready"), lowercase. A line that also says it is waiting, retrying or
+/// failing is not one ("waiting for the database to be ready").
 pub fn is_ready_line(message: &str) -> bool {
-    const READY: [&str; 9] = [
+    const READY: [&str; 16] = [
         "ready",
         "listening on",
         "listening at",
         "server listening",
         "started server",
         "server started",
+        "server running",
         "application started",
+        "successfully started",
+        "started successfully",
         "startup complete",
         "serving",
+        "running on http",
+        "accepting connections",
+        "starting processing",
+        "main dispatch loop",
+    ];
+    const NOT: [&str; 12] = [
+        "not ready",
+        "unready",
+        "failed",
+        "error",
+        "waiting",
+        "retry",
+        "retrying",
+        "refused",
+        "unable",
+        "cannot",
+        "could not",
+        "timed out",
     ];
     let lower = message.to_lowercase();
-    let bad = ["not ready", "unready", "failed", "error"];
-    READY.iter().any(|w| lower.contains(w)) && !bad.iter().any(|b| lower.contains(b))
+    let ready = READY.iter().any(|w| at_word_start(&lower, w)) || spring_style_started(&lower);
+    ready && !NOT.iter().any(|b| lower.contains(b))
+}
+
+/// Whether `word` occurs in `text` where a word starts.
+fn at_word_start(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// "Started PayoutsApplication in 21.3 seconds" (Spring Boot and others that
+/// report their start-up time): "started", one name, "in", a number.
+fn spring_style_started(lower: &str) -> bool {
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    words.windows(4).any(|w| {
+        w[0] == "started" && w[2] == "in" && w[3].starts_with(|c: char| c.is_ascii_digit())
+    })
 }
 
 /// Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm).
@@ -335,6 +377,15 @@ pub fn parse_timestamp(line: &str) -> Option<f64> {
             }
         }
     }
+    // A clock alone at the head, `10:00:01.123` or `[10:00:01]` (Elixir's
+    // Logger, many `%H:%M:%S` formats): seconds of an arbitrary day, enough to
+    // order one pod's lines.
+    let at = usize::from(b.first() == Some(&b'['));
+    if let Some((secs, j)) = clock_at(b, at)
+        && b.get(j).is_none_or(|c| !c.is_ascii_digit())
+    {
+        return Some(days_from_civil(2000, 1, 1) as f64 * 86_400.0 + secs);
+    }
     // syslog: Nov 22 10:00:01
     let mo = t.get(..3).and_then(month_of)?;
     let d = if b.get(4) == Some(&b' ') {
@@ -347,7 +398,16 @@ pub fn parse_timestamp(line: &str) -> Option<f64> {
 }
 
 fn json_timestamp(t: &str) -> Option<f64> {
-    for key in ["\"@timestamp\"", "\"timestamp\"", "\"time\"", "\"ts\""] {
+    for key in [
+        "\"@timestamp\"",
+        "\"timestamp\"",
+        "\"time\"",
+        "\"ts\"",
+        "\"@t\"",
+        "\"datetime\"",
+        "\"asctime\"",
+        "\"timeMillis\"",
+    ] {
         let Some(pos) = t.find(key) else { continue };
         let rest = t[pos + key.len()..]
             .trim_start()
@@ -408,6 +468,16 @@ mod tests {
         let s = parse_timestamp("Nov 22 10:00:01 host app[1]: x").unwrap();
         let s2 = parse_timestamp("Nov 22 10:00:31 host app[1]: x").unwrap();
         assert!((s2 - s - 30.0).abs() < 1e-6);
+        let c = parse_timestamp("10:00:01.250 [error] Postgrex.Protocol failed").unwrap();
+        let c2 = parse_timestamp("[10:00:11] worker up").unwrap();
+        assert!((c2 - c - 9.75).abs() < 1e-6);
+        for l in [
+            r#"{"@t":"2026-11-22T10:00:01Z","@m":"x"}"#,
+            r#"{"message":"x","datetime":"2026-11-22T10:00:01.000000+00:00"}"#,
+            r#"{"asctime":"2026-11-22 10:00:01,000","message":"x"}"#,
+        ] {
+            assert_eq!(parse_timestamp(l), Some(base), "{l}");
+        }
         assert_eq!(parse_timestamp("GET /api 200 12ms"), None);
         assert_eq!(parse_timestamp("panic: runtime error"), None);
     }
@@ -419,8 +489,21 @@ mod tests {
         assert!(is_ready_line(
             "Application started. Press Ctrl+C to shut down."
         ));
+        assert!(is_ready_line(
+            "Started PayoutsApplication in 21.3 seconds (process running for 22.0)"
+        ));
+        assert!(is_ready_line("Uvicorn running on http://0.0.0.0:8000"));
+        assert!(is_ready_line("Nest application successfully started"));
+        assert!(is_ready_line("Application startup complete."));
         assert!(!is_ready_line("database not ready, retrying"));
         assert!(!is_ready_line("GET /api/orders 200"));
+        assert!(!is_ready_line(
+            "relation \"orders\" already exists, skipping"
+        ));
+        assert!(!is_ready_line(
+            "waiting for vault agent: secrets file ready?"
+        ));
+        assert!(!is_ready_line("started processing request 42"));
     }
 
     fn clock(ready_at: f64, end: f64, healthy: bool) -> PodClock {
