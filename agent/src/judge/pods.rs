@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use crate::evidence::{Evidence, KubeEvent, PodStatus, Side};
 use crate::judge::config::JudgeConfig;
 use crate::judge::signal::{Severity, Signal, SignalSource};
+use crate::logs::analyze::logged_startup_secs;
+use crate::logs::timeline::parse_rfc3339;
 use crate::redact::Redactor;
 
 /// Termination reasons that mean the container failed (not a clean exit or an
@@ -301,29 +303,50 @@ struct CanaryWarnings<'a> {
 /// version. A probe answered with an error status, a timeout or a body is a
 /// server that is up and says it is not ready, and is not this; nor is a
 /// liveness failure, nor anything on a pod that restarted or is not ready.
+/// A readiness or startup probe that failed otherwise (503, a timeout) is a
+/// server up and not yet ready: a start-up step too when the pod's status
+/// dates its start and readiness and all the failures fit between them at the
+/// default probe period; failures that do not fit may be a pod dropping out of
+/// rotation later (flapping). A shorter configured period gives more failures
+/// per start-up, which then do not fit: the rule errs towards caution.
 /// Returns what the step was, for the reason's text.
 fn passed_startup_step(ev: &Evidence, e: &KubeEvent) -> Option<&'static str> {
     let name = e
         .object
         .split_once('/')
         .map_or(e.object.as_str(), |(_, n)| n);
-    let settled = ev
+    let pod = ev
         .pods
         .canary
         .iter()
         .find(|p| p.name == name)
-        .is_some_and(|p| p.ready && p.restarts == 0);
-    if !settled {
-        return None;
-    }
+        .filter(|p| p.ready && p.restarts == 0)?;
+    let gating_probe = e.message.starts_with("Readiness probe failed")
+        || e.message.starts_with("Startup probe failed");
+    // Seconds from start to Ready: from the pod status when it has both
+    // (bundle v2), else as the pod's own timestamped log shows it.
+    let startup_secs = pod
+        .started_at
+        .as_deref()
+        .zip(pod.ready_at.as_deref())
+        .and_then(|(s, r)| Some(parse_rfc3339(r)? - parse_rfc3339(s)?))
+        .or_else(|| {
+            ev.logs
+                .canary
+                .iter()
+                .find(|l| l.pod == pod.name)
+                .and_then(logged_startup_secs)
+        });
+    let fits_startup = startup_secs.is_some_and(|secs| {
+        secs >= f64::from(e.count.max(1).saturating_sub(1)) * DEFAULT_PROBE_PERIOD_SECS
+    });
     match e.reason.as_str() {
-        "Unhealthy"
-            if (e.message.starts_with("Readiness probe failed")
-                || e.message.starts_with("Startup probe failed"))
-                && e.message.contains("connection refused") =>
-        {
+        "Unhealthy" if gating_probe && e.message.contains("connection refused") => {
             Some("the probe's connection was refused before the server listened")
         }
+        "Unhealthy" if gating_probe && fits_startup => Some(
+            "the probe's failures fit in the pod's measured start-up (startedAt to readyAt, at Kubernetes' default 10 s probe period), before it first became ready",
+        ),
         "FailedScheduling" => Some("the pod waited for a node, and has one"),
         "FailedMount" | "FailedAttachVolume" => Some(
             "a volume failed to attach or mount before it did (containers start only once their volumes are mounted)",
@@ -332,6 +355,9 @@ fn passed_startup_step(ev: &Evidence, e: &KubeEvent) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// Kubernetes' default `periodSeconds` for a probe.
+const DEFAULT_PROBE_PERIOD_SECS: f64 = 10.0;
 
 /// Which version an event's object belongs to: pods and ReplicaSets by the
 /// rollout's pod-template hash or the pod lists; the Rollout itself and nodes
@@ -432,6 +458,65 @@ mod tests {
             severities(&ev),
             vec![(SignalSource::Pod, Severity::Concern)]
         );
+    }
+
+    #[test]
+    fn readiness_503s_that_fit_the_measured_start_up_are_start_up() {
+        let of = |ev: &Evidence| {
+            pod_signals(ev, &JudgeConfig::default())
+                .into_iter()
+                .find(|s| s.source == SignalSource::Event)
+                .map(|s| s.severity)
+        };
+        let probe = |n| {
+            warning(
+                "Pod/checkout-c4n4ry-a",
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                n,
+            )
+        };
+        let mut p = pod("checkout-c4n4ry-a", true, 0, None);
+        p.started_at = Some("2026-11-22T10:00:00Z".into());
+        p.ready_at = Some("2026-11-22T10:00:31Z".into());
+        let mut ev = evidence();
+        ev.pods.canary = vec![p.clone()];
+        // 31 s of start-up hold four failures at a 10 s period, not five.
+        ev.events = vec![probe(4)];
+        assert_eq!(of(&ev), Some(Severity::Info));
+        ev.events = vec![probe(5)];
+        assert_eq!(of(&ev), Some(Severity::Concern));
+        // Without dates there is nothing to fit them in...
+        let mut undated = p.clone();
+        undated.started_at = None;
+        ev.pods.canary = vec![undated];
+        ev.events = vec![probe(2)];
+        assert_eq!(of(&ev), Some(Severity::Concern));
+        // ...unless the pod's own timed log shows its start-up.
+        ev.logs.canary = vec![crate::evidence::PodLogs {
+            pod: "checkout-c4n4ry-a".into(),
+            lines: [
+                "2026-11-22T10:00:00Z INFO starting checkout 2.4.0",
+                "2026-11-22T10:00:02Z WARN db not reachable yet, retrying",
+                "2026-11-22T10:00:24Z INFO server listening on :8080",
+                "2026-11-22T10:00:25Z INFO GET /api/cart 200",
+            ]
+            .map(String::from)
+            .to_vec(),
+            sources: Vec::new(),
+        }];
+        assert_eq!(of(&ev), Some(Severity::Info));
+        ev.events = vec![probe(4)];
+        assert_eq!(of(&ev), Some(Severity::Concern));
+        // A liveness failure never is.
+        ev.pods.canary = vec![p];
+        ev.events = vec![warning(
+            "Pod/checkout-c4n4ry-a",
+            "Unhealthy",
+            "Liveness probe failed: HTTP probe failed with statuscode: 503",
+            1,
+        )];
+        assert_eq!(of(&ev), Some(Severity::Concern));
     }
 
     #[test]

@@ -203,6 +203,22 @@ impl LogAnalyzer {
     }
 }
 
+/// Seconds from a pod's first timestamped log record to the first record that
+/// says the process is up ([`is_ready_line`]), when its lines carry
+/// timestamps: the start-up the pod's own log shows. `None` for an untimed
+/// log or one that never says it is up.
+pub fn logged_startup_secs(pod: &PodLogs) -> Option<f64> {
+    let recs = records(&pod.lines);
+    let (positions, timed) = positions(pod, &recs);
+    if !timed {
+        return None;
+    }
+    recs.iter()
+        .zip(&positions)
+        .find(|(r, _)| is_ready_line(&r.message))
+        .map(|(_, &p)| p)
+}
+
 /// Each record's position in its pod: seconds since the first timestamped
 /// record when at least half the records carry a timestamp (a record without
 /// one takes the last time seen), else the record's index.

@@ -132,7 +132,7 @@ const SECURITY_WORDS: [&str; 13] = [
     "token expired",
 ];
 
-const DEPENDENCY_WORDS: [&str; 16] = [
+const DEPENDENCY_WORDS: [&str; 28] = [
     "connection refused",
     "econnrefused",
     "connection reset",
@@ -149,6 +149,21 @@ const DEPENDENCY_WORDS: [&str; 16] = [
     "upstream connect error",
     "broken pipe",
     "dial tcp",
+    // Exception names and runtime phrasings of the same failures: Python's
+    // ConnectionRefusedError and asyncio's "Connect call failed", Java's
+    // java.net.ConnectException, errno names, and the usual verbs.
+    "connectionrefused",
+    "connectionreset",
+    "connectexception",
+    "connect call failed",
+    "failed to connect",
+    "could not connect",
+    "unable to connect",
+    "cannot connect",
+    "unreachable",
+    "ehostunreach",
+    "enetunreach",
+    "connection aborted",
 ];
 
 fn is_word_byte(b: u8) -> bool {
@@ -422,6 +437,11 @@ mod tests {
             "upstream connect error or disconnect/reset before headers",
             "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
             "lookup inventory.svc: no such host",
+            "ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 6432)",
+            "Caused by: java.net.ConnectException: Connection refused",
+            "redis.exceptions.ConnectionError: Error 113 connecting to redis:6379. No route to host. EHOSTUNREACH",
+            "Failed to connect to broker at kafka-0.kafka:9092",
+            "network is unreachable",
         ];
         for l in cases {
             assert_eq!(class(&[l]), Some(FailureClass::Dependency), "{l}");

@@ -205,7 +205,7 @@ pub fn is_ready_line(message: &str) -> bool {
         "starting processing",
         "main dispatch loop",
     ];
-    const NOT: [&str; 12] = [
+    const NOT: [&str; 13] = [
         "not ready",
         "unready",
         "failed",
@@ -218,6 +218,8 @@ pub fn is_ready_line(message: &str) -> bool {
         "cannot",
         "could not",
         "timed out",
+        // uvicorn/gunicorn "Started server process [1]": a process, not a server up.
+        "server process",
     ];
     let lower = message.to_lowercase();
     let ready = READY.iter().any(|w| at_word_start(&lower, w)) || spring_style_started(&lower);
@@ -504,6 +506,7 @@ mod tests {
             "waiting for vault agent: secrets file ready?"
         ));
         assert!(!is_ready_line("started processing request 42"));
+        assert!(!is_ready_line("Started server process [1]"));
     }
 
     fn clock(ready_at: f64, end: f64, healthy: bool) -> PodClock {
