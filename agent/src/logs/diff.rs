@@ -534,7 +534,77 @@ fn rate_f(count: f64, total: u64) -> f64 {
 }
 
 /// Compares every template's canary rate with its stable rate.
+/// A template's message without its `key=value` fields, wildcards and a
+/// leading logger name (`thumbs::decode:`, `[refunds.api]`, which JSON formats
+/// carry in a field of their own), lowercase: what it says, not the context it
+/// carries. `None` when fewer than two words are left (too generic to
+/// identify a message).
+fn message_core(template: &str) -> Option<String> {
+    let is_logger = |w: &str| {
+        let named = w.contains("::") || w.contains('.') || w.contains('/');
+        named && (w.ends_with(':') || (w.starts_with('[') && w.ends_with(']')))
+    };
+    let words: Vec<String> = template
+        .split_whitespace()
+        .enumerate()
+        .filter(|(i, w)| !(*i == 0 && is_logger(w)))
+        .map(|(_, w)| w)
+        .filter(|w| *w != "<*>" && !w.trim_start_matches(['{', '(', '[']).contains('='))
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '"' | '\''))
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    (words.len() >= 2).then(|| words.join(" "))
+}
+
+/// Pairs a canary-only template with the stable-only templates of the same
+/// level whose message says the same once `key=value` fields are set aside:
+/// one event logged in two shapes (fields inline in a text line on one side,
+/// under a JSON object's keys on the other, as when a release changes its log
+/// format). Their counts then compare as one template instead of a "novel"
+/// one and a "gone" one. Templates seen on both sides are left as they are.
+fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
+    let cores: Vec<Option<String>> = templates
+        .iter()
+        .map(|t| message_core(&t.template))
+        .collect();
+    let mut merged_into: Vec<Option<usize>> = vec![None; templates.len()];
+    for (i, t) in templates.iter().enumerate() {
+        let Some(core) = cores[i].as_ref().filter(|_| t.canary > 0 && t.stable == 0) else {
+            continue;
+        };
+        for (j, u) in templates.iter().enumerate() {
+            if merged_into[j].is_none()
+                && u.canary == 0
+                && u.stable > 0
+                && u.level == t.level
+                && cores[j].as_ref() == Some(core)
+            {
+                merged_into[j] = Some(i);
+            }
+        }
+    }
+    let mut out: Vec<TemplateCounts> = templates.to_vec();
+    for (j, into) in merged_into.iter().enumerate() {
+        if let Some(i) = *into {
+            out[i].stable += templates[j].stable;
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .filter(|(j, _)| merged_into[*j].is_none())
+        .map(|(_, t)| t)
+        .collect()
+}
+
 pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
+    let paired = pair_across_shapes(&input.templates);
+    let input = &DiffInput {
+        templates: paired,
+        ..input.clone()
+    };
     let (nc, ns) = (input.canary_records, input.stable_records);
     let tested = input
         .templates
@@ -1135,6 +1205,39 @@ pub(crate) mod tests {
             exemplars: vec![],
             timeline: Timeline::default(),
         }
+    }
+
+    #[test]
+    fn one_event_in_two_shapes_pairs_across_versions() {
+        let paired = pair_across_shapes(&[
+            counts("unsupported image format", LogLevel::Error, 14, 0),
+            counts(
+                "thumbs::decode: unsupported image format id=<*> mime=image/heic",
+                LogLevel::Error,
+                0,
+                12,
+            ),
+            // Another level, or another message: not the same event.
+            counts("unsupported image format id=<*>", LogLevel::Warn, 0, 3),
+            counts("unsupported colour profile id=<*>", LogLevel::Error, 0, 5),
+            // Seen on both sides already: left alone.
+            counts("object store slow, retrying", LogLevel::Warn, 9, 8),
+        ]);
+        let got: Vec<(&str, u64, u64)> = paired
+            .iter()
+            .map(|t| (t.template.as_str(), t.canary, t.stable))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("unsupported image format", 14, 12),
+                ("unsupported image format id=<*>", 0, 3),
+                ("unsupported colour profile id=<*>", 0, 5),
+                ("object store slow, retrying", 9, 8),
+            ]
+        );
+        // A one-word message is too generic to pair.
+        assert_eq!(message_core("failed id=<*>"), None);
     }
 
     fn input(templates: Vec<TemplateCounts>, nc: u64, ns: u64) -> DiffInput {

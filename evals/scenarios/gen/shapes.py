@@ -475,6 +475,51 @@ cases = [
                   "OpenTelemetry collector gateway: the trace backend sheds load, so 14% of spans are refused for both versions. The canary is no worse, but the environment is failing; a ratio of refused work is a failure ratio whatever it is called."),
 ]
 
+# Log format change, Rust: tracing-subscriber's default text format to its JSON format,
+# where the event's fields move out of the message into `fields`.
+
+def tracing_text(s, lvl, target, msg, **kw):
+    f = " ".join(f"{k}={v}" for k, v in kw.items())
+    return f"{iso(s)[:-1]}123Z {lvl:>5} {target}: {msg}{' ' + f if f else ''}"
+
+
+def tracing_json(s, lvl, target, msg, **kw):
+    fields = {"message": msg}
+    fields.update(kw)
+    return json.dumps({"timestamp": iso(s), "level": lvl, "fields": fields, "target": target})
+
+
+def tracing_pod(as_json):
+    f = tracing_json if as_json else tracing_text
+    out = [f(0, "INFO", "thumbs::server", "listening", addr="0.0.0.0:50051")]
+    s = 0.5
+    while s < WINDOW:
+        out.append(f(s, "INFO", "thumbs::rpc", "rendered thumbnail", id=r.randint(10**6, 10**7), size=r.choice([64, 128, 256]), ms=r.randint(3, 80)))
+        if r.random() < 0.03:
+            out.append(f(s, "WARN", "thumbs::store", "object store slow, retrying", attempt=r.randint(1, 3), ms=r.randint(900, 2500)))
+        if r.random() < 0.01:
+            out.append(f(s, "ERROR", "thumbs::decode", "unsupported image format", id=r.randint(10**6, 10**7), mime="image/heic"))
+        s += r.uniform(0.5, 2.0)
+    return out
+
+
+def fmt_tracing(name, desc):
+    cp = ["thumbs-7d8e9f6a5-b1n2m", "thumbs-7d8e9f6a5-k3l4p"]
+    sp = ["thumbs-6c7d8e5f4-q5w6e", "thumbs-6c7d8e5f4-r7t8y"]
+    metrics = [
+        {"name": "grpc_server_error_ratio", "unit": "ratio", "better": "lower", "critical": True, "canary": series(0.01), "stable": series(0.01)},
+        {"name": "grpc_server_handling_p99", "unit": "ms", "better": "lower", "canary": series(95), "stable": series(95)},
+    ]
+    return bundle(name, desc, {"namespace": "media", "name": "thumbs"}, metrics,
+                  {"canary": ok_pods(cp), "stable": ok_pods(sp)},
+                  {"canary": pods_logs(cp, lambda p: tracing_pod(True)), "stable": pods_logs(sp, lambda p: tracing_pod(False))},
+                  {"verdict": "promote", "category": "benign"}, traffic=(3000, 12000), weight=20)
+
+
+cases.append(fmt_tracing("x13-thumbs-tonic-tracing-text-to-json",
+                         "Rust tonic service switching tracing-subscriber from its text format to JSON: the same INFO events, the same occasional object-store WARN and the same rare ERROR for unsupported formats stable logs, now with their fields under `fields` instead of in the line; metrics equal."))
+
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tune", "shapes")
 os.makedirs(out, exist_ok=True)
 for b in cases:
