@@ -68,6 +68,19 @@ impl Level {
         }
     }
 
+    /// A syslog severity: 0..2 emergency, alert, critical; 3 error; 4 warning;
+    /// 5 notice; 6 informational; 7 debug.
+    fn from_syslog_number(n: f64) -> Level {
+        match n as i64 {
+            i64::MIN..=2 => Level::Fatal,
+            3 => Level::Error,
+            4 => Level::Warn,
+            5 => Level::Notice,
+            6 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+
     /// OpenTelemetry's SeverityNumber (1..4 trace, 5..8 debug, 9..12 info,
     /// 13..16 warn, 17..20 error, 21..24 fatal).
     fn from_otel_number(n: f64) -> Level {
@@ -379,10 +392,23 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
     parse_plain(trimmed)
 }
 
-const MESSAGE_KEYS: [&str; 9] = [
-    "msg", "message", "log", "event", "@message", "@m", "@mt", "text", "body",
+const MESSAGE_KEYS: [&str; 12] = [
+    "msg",
+    "message",
+    "log",
+    "event",
+    "@message",
+    "@m",
+    // Serilog's JsonFormatter: the rendered text, else the template.
+    "RenderedMessage",
+    "@mt",
+    "MessageTemplate",
+    // GELF.
+    "short_message",
+    "text",
+    "body",
 ];
-const ERROR_KEYS: [&str; 7] = [
+const ERROR_KEYS: [&str; 11] = [
     "error",
     "err",
     "exception",
@@ -391,6 +417,12 @@ const ERROR_KEYS: [&str; 7] = [
     "grpc.error",
     // Serilog's compact JSON puts the exception in `@x`.
     "@x",
+    // logstash-logback-encoder and ECS write the whole trace as text.
+    "stack_trace",
+    "error.stack_trace",
+    // log4j2's JsonLayout: {"thrown": {"name", "message", ...}}.
+    "thrown",
+    "exc_text",
 ];
 /// Fields whose value says how a request ended. Masking would turn `500` into
 /// `<*>`, so the value is kept as a class word in the message instead.
@@ -423,7 +455,7 @@ const OTEL_LEVEL_KEYS: [&str; 2] = ["severity_number", "SeverityNumber"];
 /// number is read on the scale of its key or its size.
 fn json_level(obj: &Map<String, Value>) -> Level {
     let word = LEVEL_KEYS.iter().find_map(|k| {
-        obj.get(*k)
+        field(obj, k)
             .and_then(Value::as_str)
             .and_then(Level::from_word)
     });
@@ -433,10 +465,48 @@ fn json_level(obj: &Map<String, Value>) -> Level {
     if let Some(n) = OTEL_LEVEL_KEYS.iter().find_map(|k| obj.get(*k)?.as_f64()) {
         return Level::from_otel_number(n);
     }
+    // GELF and journald carry syslog severities (0 emergency .. 7 debug).
+    if obj.contains_key("short_message") || obj.contains_key("PRIORITY") {
+        let n = ["level", "PRIORITY"]
+            .iter()
+            .find_map(|k| match obj.get(*k)? {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            });
+        if let Some(n) = n {
+            return Level::from_syslog_number(n);
+        }
+    }
     LEVEL_KEYS
         .iter()
         .find_map(|k| obj.get(*k)?.as_f64())
         .map_or(Level::Unknown, Level::from_number)
+}
+
+/// A field by its key as written, else by the same key in another case
+/// (Serilog's `Level`/`RenderedMessage`/`Exception`, .NET's PascalCase).
+fn field<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// An error serialised as an object: `{type|name|class, message}` (pino and
+/// bunyan `err`, ECS `error`, log4j2's `thrown`, Serilog's exception objects).
+fn error_object(e: &Map<String, Value>) -> Option<String> {
+    let message = ["message", "msg", "localizedMessage"]
+        .iter()
+        .find_map(|k| field(e, k).and_then(Value::as_str))?;
+    let kind = ["type", "name", "class", "exception_class"]
+        .iter()
+        .find_map(|k| field(e, k).and_then(Value::as_str));
+    Some(match kind {
+        Some(t) => format!("{t}: {message}"),
+        None => message.to_string(),
+    })
 }
 
 fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, str>) {
@@ -446,17 +516,11 @@ fn parse_json<'a>(obj: &Map<String, Value>, line: &'a str) -> (Level, Cow<'a, st
     let nested = obj.get("fields").and_then(Value::as_object);
     let message = MESSAGE_KEYS
         .iter()
-        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .find_map(|k| field(obj, k).and_then(Value::as_str))
         .or_else(|| nested.and_then(|f| f.get("message").and_then(Value::as_str)));
-    let error = ERROR_KEYS.iter().find_map(|k| match obj.get(*k)? {
+    let error = ERROR_KEYS.iter().find_map(|k| match field(obj, k)? {
         Value::String(s) => Some(meaningful_error_line(s).to_owned()),
-        // pino/bunyan serialise errors as {type, message, stack}.
-        Value::Object(e) => e.get("message").and_then(Value::as_str).map(|m| {
-            match e.get("type").and_then(Value::as_str) {
-                Some(t) => format!("{t}: {m}"),
-                None => m.to_string(),
-            }
-        }),
+        Value::Object(e) => error_object(e),
         _ => None,
     });
     let status = status_class(obj);
@@ -756,6 +820,46 @@ mod tests {
                 Level::Notice,
                 Level::Info,
                 Level::Warn
+            ]
+        );
+    }
+
+    #[test]
+    fn json_formats_of_several_stacks() {
+        let l = lines(&[
+            // Serilog JsonFormatter (PascalCase keys).
+            r#"{"Timestamp":"2026-12-01T09:00:00.123+00:00","Level":"Error","MessageTemplate":"Charge {Id} failed","RenderedMessage":"Charge 42 failed","Exception":"System.InvalidOperationException: Sequence contains no elements\n   at X.Y()"}"#,
+            // logstash-logback-encoder.
+            r#"{"@timestamp":"2026-12-01T09:00:00.123Z","@version":"1","message":"Request processing failed","logger_name":"o.a.c.c.C.[dispatcherServlet]","level":"ERROR","level_value":40000,"stack_trace":"java.lang.NullPointerException: Cannot invoke \"String.length()\"\n\tat com.acme.A.b(A.java:12)"}"#,
+            // log4j2 JsonLayout.
+            r#"{"instant":{"epochSecond":1796000000,"nanoOfSecond":0},"level":"ERROR","loggerName":"com.acme.Pay","message":"refund failed","thrown":{"commonElementCount":0,"localizedMessage":"timeout","message":"timeout","name":"java.net.SocketTimeoutException"}}"#,
+            // ECS (nested error).
+            r#"{"@timestamp":"2026-12-01T09:00:00.123Z","log.level":"error","message":"upstream failed","error":{"type":"ConnectionError","message":"connection reset by peer","stack_trace":"..."}}"#,
+            // GELF with a syslog severity.
+            r#"{"version":"1.1","host":"web-1","short_message":"disk almost full","level":4,"timestamp":1796000000.5}"#,
+        ]);
+        let r = records(&l);
+        let got: Vec<(Level, &str)> = r.iter().map(|r| (r.level, &*r.message)).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Level::Error,
+                    "Charge 42 failed: System.InvalidOperationException: Sequence contains no elements"
+                ),
+                (
+                    Level::Error,
+                    "Request processing failed: java.lang.NullPointerException: Cannot invoke \"String.length()\""
+                ),
+                (
+                    Level::Error,
+                    "refund failed: java.net.SocketTimeoutException: timeout"
+                ),
+                (
+                    Level::Error,
+                    "upstream failed: ConnectionError: connection reset by peer"
+                ),
+                (Level::Warn, "disk almost full"),
             ]
         );
     }
