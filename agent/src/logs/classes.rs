@@ -51,7 +51,7 @@ impl FailureClass {
 }
 
 /// Markers that mean a crash on their own (lowercase, substring match on a line).
-const CRASH_MARKERS: [&str; 17] = [
+const CRASH_MARKERS: [&str; 30] = [
     "traceback (most recent call last)",
     "exception in thread \"",
     "panicked at",
@@ -69,6 +69,22 @@ const CRASH_MARKERS: [&str; 17] = [
     "sigsegv",
     "stack overflow",
     "core dumped",
+    // Go's panic head line alone (when the goroutine dump was cut), Java's
+    // StackOverflowError, Rust's stack overflow, Elixir/Erlang exits and
+    // crash reports, native aborts and fatal signals.
+    "panic: ",
+    "stackoverflowerror",
+    "has overflowed its stack",
+    "** (",
+    "crash report",
+    "fatal python error",
+    "terminate called after throwing",
+    "double free",
+    "free(): invalid",
+    "sigabrt",
+    "sigbus",
+    "sigill",
+    "sigfpe",
 ];
 
 /// Words that name lost or corrupted data on their own.
@@ -99,7 +115,7 @@ const INTEGRITY_CHECKS: [&str; 11] = [
 /// Words of failure that turn a check into a failed check.
 const FAILED_WORDS: [&str; 6] = ["mismatch", "failed", "failure", "invalid", "bad", "differs"];
 
-const RESOURCE_WORDS: [&str; 14] = [
+const RESOURCE_WORDS: [&str; 20] = [
     "out of memory",
     "outofmemoryerror",
     "oom",
@@ -114,9 +130,15 @@ const RESOURCE_WORDS: [&str; 14] = [
     "enospc",
     "quota exceeded",
     "resourceexhausted",
+    "cannot allocate memory",
+    "gc overhead limit",
+    "heap limit",
+    "too many clients",
+    "too many connections",
+    "connection is not available",
 ];
 
-const SECURITY_WORDS: [&str; 13] = [
+const SECURITY_WORDS: [&str; 19] = [
     "x509",
     "pkix",
     "certificate",
@@ -130,6 +152,12 @@ const SECURITY_WORDS: [&str; 13] = [
     "authentication failed",
     "invalid token",
     "token expired",
+    "token has expired",
+    "expired token",
+    "jwt expired",
+    "invalid credentials",
+    "bad credentials",
+    "certificate verify failed",
 ];
 
 const DEPENDENCY_WORDS: [&str; 28] = [
@@ -331,7 +359,7 @@ mod tests {
 
     #[test]
     fn crashes_of_many_runtimes() {
-        let cases: [&[&str]; 10] = [
+        let cases: [&[&str]; 19] = [
             &[
                 "o.a.c.c.C.[dispatcherServlet] : Servlet.service() threw exception",
                 "java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"s\" is null",
@@ -370,6 +398,15 @@ mod tests {
                 "[error] GenServer MyApp.Worker terminating",
                 "** (EXIT) an exception was raised:",
             ],
+            &["panic: assignment to entry in nil map"],
+            &["Exception java.lang.StackOverflowError"],
+            &["thread 'main' has overflowed its stack"],
+            &["** (RuntimeError) boom"],
+            &["=CRASH REPORT==== 7-Dec-2026::10:00:00.000000 ==="],
+            &["Fatal Python error: Segmentation fault"],
+            &["terminate called after throwing an instance of 'std::out_of_range'"],
+            &["double free or corruption (out)"],
+            &["WARNING: [pool www] child 41 exited on signal 6 (SIGABRT) after 12.3 seconds from start"],
         ];
         for lines in cases {
             assert_eq!(class(lines), Some(FailureClass::Crash), "{lines:?}");
@@ -408,6 +445,9 @@ mod tests {
             "OSError: [Errno 28] No space left on device: '/tmp/upload'",
             "rpc error: code = ResourceExhausted desc = quota exceeded for project",
             "fatal: runtime: out of memory",
+            "psycopg2.OperationalError: FATAL:  sorry, too many clients already",
+            "HikariPool-1 - Connection is not available, request timed out after 30000ms.",
+            "mmap failed: Cannot allocate memory",
         ];
         for l in cases {
             assert_eq!(class(&[l]), Some(FailureClass::ResourceExhaustion), "{l}");
@@ -422,6 +462,8 @@ mod tests {
             "level=error msg=\"request rejected\" reason=unauthorized",
             "open /etc/secrets/key.pem: permission denied",
             "WARN auth: authentication failed for client svc-orders",
+            "TokenExpiredError: jwt expired",
+            "upstream said: Bad credentials",
         ];
         for l in cases {
             assert_eq!(class(&[l]), Some(FailureClass::Security), "{l}");
