@@ -916,6 +916,37 @@ pub const CRASHES: &[(&str, &[&str])] = &[
             "   at Ledger.Api.Program.<Main>$(String[] args) in /src/Ledger.Api/Program.cs:line 41",
         ],
     ),
+    (
+        "ruby",
+        &[
+            "F, [2026-12-01T09:05:00.123456 #1] FATAL -- : [a1b2c3] NoMethodError (undefined method `amount' for nil):",
+            "app/services/ledger_poster.rb:88:in `post'",
+            "app/controllers/postings_controller.rb:12:in `create'",
+        ],
+    ),
+    (
+        "php",
+        &[
+            "PHP Fatal error:  Uncaught TypeError: Ledger::apply(): Argument #1 ($entry) must be of type Entry, null given in /var/www/src/Ledger.php:88",
+            "Stack trace:",
+            "#0 /var/www/src/Worker.php(41): Ledger->apply(NULL)",
+        ],
+    ),
+    (
+        "elixir",
+        &[
+            "10:05:00.123 [error] GenServer Ledger.Poster terminating",
+            "** (ArithmeticError) bad argument in arithmetic expression",
+            "    (ledger 1.4.0) lib/ledger/poster.ex:88: Ledger.Poster.handle_call/3",
+        ],
+    ),
+    (
+        "native",
+        &[
+            "terminate called after throwing an instance of 'std::out_of_range'",
+            "  what():  vector::_M_range_check: __n (which is 3) >= this->size() (which is 3)",
+        ],
+    ),
 ];
 
 /// One crash report (the runtime chosen by `seed`) appended to a canary pod's

@@ -17,8 +17,9 @@ pub enum MetricKind {
 
 /// Words that make a metric's name a count or ratio of failed work: errors,
 /// but also work refused, rejected, dropped, timed out, denied or lost, which
-/// a service reports under those names as often as under "error".
-const FAILURE_WORDS: [&str; 14] = [
+/// a service reports under those names as often as under "error". Not
+/// "throttled": a CPU-throttling ratio is a resource measure, not failed work.
+const FAILURE_WORDS: [&str; 13] = [
     "error",
     "err_",
     "5xx",
@@ -30,7 +31,6 @@ const FAILURE_WORDS: [&str; 14] = [
     "timeout",
     "timed_out",
     "denied",
-    "throttl",
     "loss",
     "abort",
 ];
@@ -42,7 +42,7 @@ impl MetricKind {
         let ratio_unit = matches!(unit.as_str(), "ratio" | "fraction" | "percent" | "%");
         let errorish = FAILURE_WORDS
             .iter()
-            .chain(["success", "availability"].iter())
+            .chain(["succe", "availability"].iter())
             .any(|k| name.contains(k));
         if ratio_unit && errorish {
             return MetricKind::ErrorRatio;

@@ -970,8 +970,8 @@ mod tests {
             "dropped_packets_ratio",
             "upstream_timeout_ratio",
             "auth_denied_ratio",
-            "throttled_ratio",
             "packet_loss_percent",
+            "jobs_succeeded_ratio",
         ] {
             assert_eq!(
                 MetricKind::of(name, Some("ratio")),

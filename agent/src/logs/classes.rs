@@ -406,7 +406,9 @@ mod tests {
             &["Fatal Python error: Segmentation fault"],
             &["terminate called after throwing an instance of 'std::out_of_range'"],
             &["double free or corruption (out)"],
-            &["WARNING: [pool www] child 41 exited on signal 6 (SIGABRT) after 12.3 seconds from start"],
+            &[
+                "WARNING: [pool www] child 41 exited on signal 6 (SIGABRT) after 12.3 seconds from start",
+            ],
         ];
         for lines in cases {
             assert_eq!(class(lines), Some(FailureClass::Crash), "{lines:?}");

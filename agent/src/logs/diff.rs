@@ -736,11 +736,55 @@ fn mark_new_classes(changes: &mut [TemplateChange], nc: u64, ns: u64, cfg: &Diff
             None => totals.push((k, c.canary, c.stable)),
         }
     }
-    for c in changes.iter_mut() {
-        if let Some(&(_, canary, stable)) = totals.iter().find(|t| Some(t.0) == c.class) {
-            c.class_new = class_is_new(canary, nc, stable, ns, cfg);
+    // The exception and error class names each class shows on stable.
+    let mut stable_names: Vec<(FailureClass, String)> = Vec::new();
+    for c in changes.iter().filter(|c| c.stable > 0) {
+        if let Some(k) = c.class {
+            for n in exception_names(c) {
+                stable_names.push((k, n));
+            }
         }
     }
+    for c in changes.iter_mut() {
+        if let Some(&(_, canary, stable)) = totals.iter().find(|t| Some(t.0) == c.class) {
+            c.class_new =
+                class_is_new(canary, nc, stable, ns, cfg) || novel_crash(c, &stable_names);
+        }
+    }
+}
+
+/// The exception or error class names (`NullPointerException`, `TypeError`)
+/// in a change's template and cause.
+fn exception_names(c: &TemplateChange) -> Vec<String> {
+    std::iter::once(c.template.as_str())
+        .chain(c.cause.as_deref())
+        .flat_map(|t| t.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')))
+        .filter(|t| {
+            t.len() > 5
+                && t.starts_with(|ch: char| ch.is_ascii_uppercase())
+                && (t.ends_with("Exception") || t.ends_with("Error"))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A crash or an integrity failure that stable never shows, though stable
+/// shows others of its class: a template only the canary logs, naming an
+/// exception stable never names (or none at all). Such a failure is a new
+/// code path dying, whatever else dies on both versions; counting the class
+/// as a whole would let stable's background crashes hide it.
+fn novel_crash(c: &TemplateChange, stable_names: &[(FailureClass, String)]) -> bool {
+    let Some(k) = c.class.filter(|k| k.needs_no_count()) else {
+        return false;
+    };
+    if c.stable > 0 || c.canary == 0 {
+        return false;
+    }
+    let names = exception_names(c);
+    names.is_empty()
+        || !names
+            .iter()
+            .any(|n| stable_names.iter().any(|(sk, sn)| *sk == k && sn == n))
 }
 
 /// A crash or lost data says a failure whatever the level it was logged at;
@@ -1275,6 +1319,50 @@ pub(crate) mod tests {
         assert_eq!(of("same"), Change::Background);
         assert_eq!(of("more"), Change::Elevated);
         assert_eq!(of("less"), Change::Reduced);
+    }
+
+    #[test]
+    fn a_new_crash_stays_new_beside_crashes_both_versions_share() {
+        let crash = |t: &str, c, st, ex: &str| {
+            let mut k = counts(t, LogLevel::Error, c, st);
+            k.exemplars = vec![ex.to_owned()];
+            k
+        };
+        let shared = "Unhandled exception for GET /api/orders: org.springframework.dao.QueryTimeoutException: JDBC query timed out";
+        let d = diff(
+            &input(
+                vec![
+                    crash(shared, 1, 2, shared),
+                    crash(
+                        "TypeError: Cannot read properties of undefined (reading <*>)",
+                        1,
+                        0,
+                        "TypeError: Cannot read properties of undefined (reading 'reduce')\n    at computeTotal (/app/dist/server.js:214:30)",
+                    ),
+                    // The shared crash in another shape on the canary only: its
+                    // exception is one stable names, so it is not new.
+                    crash(
+                        "Unhandled exception for POST /api/orders: org.springframework.dao.QueryTimeoutException: <*>",
+                        1,
+                        0,
+                        shared,
+                    ),
+                ],
+                400,
+                800,
+            ),
+            &DiffConfig::default(),
+        );
+        let new = |t: &str| {
+            d.changes
+                .iter()
+                .find(|c| c.template.starts_with(t))
+                .unwrap()
+                .class_new
+        };
+        assert!(new("TypeError"));
+        assert!(!new("Unhandled exception for GET"));
+        assert!(!new("Unhandled exception for POST"));
     }
 
     #[test]

@@ -268,10 +268,37 @@ fn continues(rec: &LogRecord<'_>, block: Block, line: &str) -> bool {
     // An exception line right after an error log line, or a traceback the
     // error line announces (Spring "Application run failed", Django's
     // "Internal Server Error", pino's error object printed after the JSON).
-    if rec.level >= Level::Warn && rec.level != Level::Unknown {
-        return is_exception_line(line) || line.starts_with("Traceback (most recent call last)");
+    // A warning takes a trace only when it announces one; otherwise the trace
+    // is a crash the runtime printed on its own, which must not hide inside a
+    // routine warning's template.
+    let takes_trace = rec.level >= Level::Error && rec.level != Level::Unknown
+        || rec.level == Level::Warn && announces_trace(&rec.message);
+    if takes_trace {
+        // `** (ArithmeticError) …`: Elixir's exit reason under its error line.
+        return is_exception_line(line)
+            || line.starts_with("Traceback (most recent call last)")
+            || line.starts_with("** (");
     }
     false
+}
+
+/// A log message that says a trace follows: it ends with a colon, or names an
+/// exception, an error, a failure or a trace.
+fn announces_trace(message: &str) -> bool {
+    let lower = message.trim_end().to_ascii_lowercase();
+    lower.ends_with(':')
+        || [
+            "exception",
+            "error",
+            "traceback",
+            "fail",
+            "stack",
+            "trace",
+            "retry",
+            "retrying",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// `2026-11-24T11:05:22.531Z fail: Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware[1]`:
@@ -316,9 +343,34 @@ fn next_block(block: Block, line: &str) -> Block {
 }
 
 /// `\tat x.y(Z.java:1)`, `    at fn (file.js:1:2)`, `   at N.M() in f.cs:line 3`.
+/// A stack frame line: an indented `at …` (JVM, .NET, Node); a Ruby frame
+/// `app/models/order.rb:88:in `total'` (bare or after `from `); a PHP frame
+/// `#0 /var/www/src/Cart.php(41): Cart->total()` and the `Stack trace:` line
+/// before them; an indented Elixir frame `(app 1.4.0) lib/x.ex:88: X.f/1`.
 fn is_frame(line: &str) -> bool {
     let trimmed = line.trim_start();
-    trimmed.len() < line.len() && trimmed.starts_with("at ")
+    let indented = trimmed.len() < line.len();
+    if indented && trimmed.starts_with("at ") {
+        return true;
+    }
+    let ruby = trimmed.strip_prefix("from ").unwrap_or(trimmed);
+    if let Some((path, rest)) = ruby.split_once(".rb:")
+        && !path.contains(' ')
+        && rest.contains(":in ")
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return true;
+    }
+    if trimmed == "Stack trace:" {
+        return true;
+    }
+    if let Some(rest) = trimmed.strip_prefix('#')
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+        && (rest.contains(".php(") || rest.contains("{main}"))
+    {
+        return true;
+    }
+    indented && trimmed.starts_with('(') && trimmed.contains(".ex:")
 }
 
 fn is_more_frames(trimmed: &str) -> bool {
@@ -386,10 +438,32 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
     {
         return parse_json(&obj, trimmed);
     }
+    if let Some(parsed) = parse_ruby_logger(trimmed) {
+        return parsed;
+    }
     if let Some(parsed) = parse_logfmt(trimmed) {
         return parsed;
     }
     parse_plain(trimmed)
+}
+
+/// Ruby's `Logger` default format (Rails, Sidekiq, Puma in production):
+/// `E, [2026-12-01T09:05:00.123456 #1] ERROR -- progname: message`, where the
+/// letter repeats the level and `progname` may be empty.
+fn parse_ruby_logger(line: &str) -> Option<(Level, Cow<'_, str>)> {
+    let b = line.as_bytes();
+    if !(b.len() > 4 && b[0].is_ascii_uppercase() && b[1] == b',' && b[2] == b' ' && b[3] == b'[') {
+        return None;
+    }
+    let close = line.find("] ")?;
+    let rest = line[close + 2..].trim_start();
+    let (word, rest) = rest.split_once(" -- ")?;
+    let level = Level::from_word(word).or(match word {
+        "ANY" => Some(Level::Unknown),
+        _ => None,
+    })?;
+    let message = rest.split_once(": ").map_or(rest, |(_, m)| m);
+    Some((level, Cow::Borrowed(message.trim_start())))
 }
 
 const MESSAGE_KEYS: [&str; 12] = [
@@ -860,6 +934,75 @@ mod tests {
                     "upstream failed: ConnectionError: connection reset by peer"
                 ),
                 (Level::Warn, "disk almost full"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trace_after_a_routine_warning_is_a_record_of_its_own() {
+        let l = lines(&[
+            "2026-11-22T10:00:14Z WARN slow query took 136ms table=orders",
+            "Traceback (most recent call last):",
+            "  File \"/app/service/handlers.py\", line 88, in handle",
+            "IndexError: list index out of range",
+            "2026-11-22T10:00:15Z WARN db not reachable, retrying in 2s",
+            "Traceback (most recent call last):",
+            "ConnectionRefusedError: [Errno 111] Connect call failed",
+        ]);
+        let r = records(&l);
+        let got: Vec<(Level, &str)> = r.iter().map(|r| (r.level, &*r.message)).collect();
+        assert_eq!(
+            got,
+            [
+                (Level::Warn, "slow query took 136ms table=orders"),
+                (Level::Error, "IndexError: list index out of range"),
+                (Level::Warn, "db not reachable, retrying in 2s"),
+            ]
+        );
+        assert_eq!(
+            r[2].detail.last(),
+            Some(&"ConnectionRefusedError: [Errno 111] Connect call failed")
+        );
+    }
+
+    #[test]
+    fn ruby_php_and_elixir_frames_continue_their_record() {
+        let l = lines(&[
+            "F, [2026-12-01T09:05:00.123456 #1] FATAL -- : [a1b2c3] NoMethodError (undefined method `amount' for nil):",
+            "app/services/ledger_poster.rb:88:in `post'",
+            "from app/controllers/postings_controller.rb:12:in `create'",
+            "PHP Fatal error:  Uncaught TypeError: Ledger::apply(): Argument #1 must be of type Entry, null given in /var/www/src/Ledger.php:88",
+            "Stack trace:",
+            "#0 /var/www/src/Worker.php(41): Ledger->apply(NULL)",
+            "#1 {main}",
+            "10:05:00.123 [error] GenServer Ledger.Poster terminating",
+            "** (ArithmeticError) bad argument in arithmetic expression",
+            "    (ledger 1.4.0) lib/ledger/poster.ex:88: Ledger.Poster.handle_call/3",
+            "10:05:01.000 [info] next",
+        ]);
+        let r = records(&l);
+        let spans: Vec<usize> = r.iter().map(|r| r.span).collect();
+        assert_eq!(spans, [3, 4, 3, 1], "{r:#?}");
+    }
+
+    #[test]
+    fn ruby_logger_lines() {
+        let l = lines(&[
+            "F, [2026-12-01T09:05:00.123456 #1] FATAL -- : [a1b2c3] NoMethodError (undefined method `amount' for nil):",
+            "I, [2026-12-01T09:05:01.000001 #1]  INFO -- sidekiq: Booted Rails 7.2.1 application",
+            "W, [2026-12-01T09:05:02.5 #7]  WARN -- : flags: fetch failed, retrying",
+        ]);
+        let r = records(&l);
+        let got: Vec<(Level, &str)> = r.iter().map(|r| (r.level, &*r.message)).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Level::Fatal,
+                    "[a1b2c3] NoMethodError (undefined method `amount' for nil):"
+                ),
+                (Level::Info, "Booted Rails 7.2.1 application"),
+                (Level::Warn, "flags: fetch failed, retrying"),
             ]
         );
     }
