@@ -2,6 +2,8 @@
 //! must parse as the CRDs define them (no unknown or misspelt field), and the
 //! request the AnalysisTemplate makes must be one `/v1/analyze` accepts.
 
+mod notifications;
+
 use std::collections::BTreeMap;
 
 use rollwise_tools::crd::{AnalysisTemplate, ClusterAnalysisTemplate, Rollout};
@@ -57,7 +59,7 @@ fn check_web_metric(name: &str, metric: &Value) {
     );
     let web = &metric["provider"]["web"];
     assert_eq!(web["method"], "POST");
-    assert_eq!(web["jsonPath"], "{$}");
+    assert_eq!(web["jsonPath"], "{$.measurement}");
     assert!(web["url"].as_str().unwrap().ends_with("/v1/analyze"));
     // Argo's client timeout must be longer than rollwise's deadline.
     let deadline = rollwise::server::ServerConfig::default().deadline_secs;

@@ -86,7 +86,8 @@ async fn analyze_judges_gathered_evidence_and_replies_small_json() {
                 "summary",
                 "reasons",
                 "analysisId",
-                "url"
+                "url",
+                "measurement"
             ]
         );
         let id = r.body["analysisId"].as_str().unwrap();
