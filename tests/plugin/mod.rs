@@ -2,6 +2,7 @@
 //! must parse as the CRDs define them (no unknown or misspelt field), and the
 //! request the AnalysisTemplate makes must be one `/v1/analyze` accepts.
 
+mod metric_ai;
 mod notifications;
 
 use std::collections::BTreeMap;

@@ -200,9 +200,21 @@ pub struct A2aContext {
     pub canary_selector: Option<String>,
     #[serde(default)]
     pub extra_prompt: Option<String>,
+    /// Newer plugin versions: the repository its agent may propose fixes in
+    /// (`githubUrl` in the plugin's config). Accepted; rollwise's remediation
+    /// takes repositories from its own allowlist and the Rollout's annotations.
+    #[serde(default)]
+    pub repo_url: Option<String>,
+    /// Newer plugin versions: the branch fixes are proposed against. Accepted
+    /// like `repoUrl`.
+    #[serde(default)]
+    pub base_branch: Option<String>,
 }
 
-/// The metric-ai plugin's reply: `promote` decides its measurement.
+/// The metric-ai plugin's reply: `promote` decides its measurement. The first
+/// five fields are every plugin version's; the optional ones are the newer
+/// reference agent's (its Go client decodes them when present, and an older
+/// client ignores fields it does not know), so either version reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct A2aReply {
@@ -211,6 +223,33 @@ pub struct A2aReply {
     pub remediation: String,
     pub promote: bool,
     pub confidence: u8,
+    /// The draft pull request the remediation agent opened, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_link: Option<String>,
+    /// One entry per judge that took part. rollwise decides by one rule, so
+    /// this is one entry: the rule's verdict, naming the model when one was
+    /// consulted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_results: Vec<A2aModelResult>,
+    /// How the entries were combined into `promote`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voting_rationale: Option<String>,
+}
+
+/// One judge's result in [`A2aReply::model_results`], in the newer agent's
+/// shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A2aModelResult {
+    pub model_name: String,
+    pub analysis: String,
+    pub root_cause: String,
+    pub remediation: String,
+    pub promote: bool,
+    pub confidence: u8,
+    pub execution_time_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Flagger's rollout webhook payload.

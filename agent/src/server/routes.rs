@@ -695,14 +695,35 @@ pub fn a2a_reply(rec: &AnalysisRecord, public_url: &str) -> A2aReply {
         (None, Decision::Promote) => String::new(),
         (None, _) => format!("see the evidence at {url}"),
     };
+    let root_cause = match v.verdict {
+        Decision::Promote => String::new(),
+        _ => decisive.map(|r| r.detail.clone()).unwrap_or_default(),
+    };
+    let promote = v.verdict == Decision::Promote;
+    let judge = match &v.model {
+        Some(m) => format!("rollwise (statistics, log templates, advice of {m})"),
+        None => "rollwise (statistics, log templates)".to_owned(),
+    };
     A2aReply {
+        model_results: vec![super::api::A2aModelResult {
+            model_name: judge,
+            analysis: v.summary.clone(),
+            root_cause: root_cause.clone(),
+            remediation: remediation.clone(),
+            promote,
+            confidence: v.confidence,
+            execution_time_ms: v.usage.latency_ms,
+            error: None,
+        }],
+        voting_rationale: Some(format!(
+            "one rule, no vote: {} from statistics and the log template diff; a model's advice can only add caution; inconclusive is not promote",
+            v.verdict.as_str()
+        )),
+        pr_link: rec.pr.as_ref().map(|p| p.url.clone()),
         analysis,
-        root_cause: match v.verdict {
-            Decision::Promote => String::new(),
-            _ => decisive.map(|r| r.detail.clone()).unwrap_or_default(),
-        },
+        root_cause,
         remediation,
-        promote: v.verdict == Decision::Promote,
+        promote,
         confidence: v.confidence,
     }
 }
