@@ -2,6 +2,7 @@
 //! must parse as the CRDs define them (no unknown or misspelt field), and the
 //! request the AnalysisTemplate makes must be one `/v1/analyze` accepts.
 
+mod experiment;
 mod metric_ai;
 mod notifications;
 
@@ -17,7 +18,7 @@ fn yaml(name: &str) -> Value {
 
 /// Parse as the typed CRD and back: a field the CRD does not define is lost on
 /// the way, and the comparison fails naming the file.
-fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
+pub(crate) fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
     let raw = yaml(name);
     let typed: T = serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(
@@ -29,7 +30,7 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) ->
 }
 
 /// Argo's argument substitution: `{{args.NAME}}` → value.
-fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
+pub(crate) fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
     match v {
         Value::String(s) => {
             let mut out = s.clone();

@@ -149,7 +149,7 @@ pub fn validate_request(req: &GatherRequest) -> Result<()> {
     validate::object_name(&req.rollout).map_err(usage)?;
     for (side, sel) in [("canary", &req.canary), ("stable", &req.stable)] {
         match sel {
-            PodSelector::Hash(h) => {
+            PodSelector::Hash(h) | PodSelector::Baseline(h) => {
                 validate::label_value(h).map_err(usage)?;
             }
             PodSelector::Labels(s) => {
@@ -211,7 +211,7 @@ impl KubeGatherer {
         let hash_of =
             |sel: &PodSelector, from_status: Option<&str>, side: &str| -> Result<Option<String>> {
                 match sel {
-                    PodSelector::Hash(h) => Ok(Some(h.clone())),
+                    PodSelector::Hash(h) | PodSelector::Baseline(h) => Ok(Some(h.clone())),
                     PodSelector::Labels(_) => Ok(None),
                     PodSelector::FromRollout => {
                         let h = from_status.ok_or_else(|| {
@@ -264,6 +264,8 @@ impl KubeGatherer {
             step: None,
             repo: None,
             revision: None,
+            baseline: matches!(req.stable, PodSelector::Baseline(_)),
+            strategy: None,
         };
         let mut annotations = BTreeMap::new();
         if let Some(r) = &rollout {
@@ -328,7 +330,7 @@ impl KubeGatherer {
         pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         // A label-selected side has a hash when all its pods share one.
         let hash = hash.or_else(|| common_hash(&pods));
-        let replica_sets = match &hash {
+        let mut replica_sets = match &hash {
             Some(h) => match self.reader.replica_sets_by_hash(ns, h).await {
                 Ok(rs) => rs,
                 Err(e) => {
@@ -338,6 +340,40 @@ impl KubeGatherer {
             },
             None => Vec::new(),
         };
+        if matches!(sel, PodSelector::Baseline(_)) {
+            replica_sets.retain(|r| owned_by(&r.metadata, "Experiment").is_some());
+            let names: Vec<&str> = replica_sets
+                .iter()
+                .filter_map(|r| r.metadata.name.as_deref())
+                .collect();
+            pods.retain(|p| {
+                owned_by(&p.metadata, "ReplicaSet").is_some_and(|o| names.contains(&o))
+            });
+            if names.is_empty() {
+                gaps.push(format!(
+                    "no ReplicaSet owned by an Experiment has {POD_TEMPLATE_HASH_LABEL}={}: the baseline is not running (has the Experiment started?)",
+                    hash.as_deref().unwrap_or_default()
+                ));
+            }
+            let series = if pods.is_empty() {
+                SeriesMatch::Nothing
+            } else {
+                SeriesMatch::Pods(
+                    pods.iter()
+                        .filter_map(|p| p.metadata.name.clone())
+                        .collect(),
+                )
+            };
+            return Ok((
+                ResolvedSide {
+                    hash,
+                    pods,
+                    replica_sets,
+                    series,
+                },
+                gaps,
+            ));
+        }
         let series = match &hash {
             Some(h) => SeriesMatch::Hash(h.clone()),
             None if !pods.is_empty() => SeriesMatch::Pods(
@@ -497,6 +533,18 @@ impl KubeGatherer {
         }
         (out, gaps)
     }
+}
+
+/// The name of the controlling owner of `kind`, if the object has one.
+fn owned_by<'a>(
+    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    kind: &str,
+) -> Option<&'a str> {
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.kind == kind && o.controller != Some(false))
+        .map(|o| o.name.as_str())
 }
 
 fn describe(side: &ResolvedSide) -> String {

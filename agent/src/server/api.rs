@@ -24,6 +24,11 @@ pub struct AnalyzeRequest {
     /// Absent: taken from the Rollout's status (`stableRS`).
     #[serde(default)]
     pub stable_hash: Option<String>,
+    /// In place of `stableHash`: the hash of an Argo Experiment's baseline
+    /// ReplicaSet (`{{templates.baseline.podTemplateHash}}`), fresh pods of
+    /// the stable version to compare the canary with.
+    #[serde(default)]
+    pub baseline_hash: Option<String>,
     /// How far back to look: `"10m"`, `"600s"`, `"1h"` or seconds as a number.
     #[serde(default)]
     pub window: Option<WindowSpec>,
