@@ -794,3 +794,86 @@ async fn a_baseline_hash_without_an_experiment_is_a_gap_not_the_stable_pods() {
     );
     assert_ne!(judge(&ev).verdict, Decision::Promote);
 }
+
+/// argo-rollouts' testdata/blue-green Rollout (paused before promotion:
+/// preview 74b948fccb, active and stable 6cbccd9f99), renamed to the fake's
+/// Rollout; and the same Rollout after promotion, while the post-promotion
+/// analysis runs (active = preview = the new hash, stableRS still the old).
+fn bluegreen(promoted: bool) -> Value {
+    let mut r = fixture("blue-green-rollout-bluegreen-demo.json");
+    r["metadata"]["name"] = ROLLOUT.into();
+    if promoted {
+        r["status"]["blueGreen"]["activeSelector"] = "74b948fccb".into();
+        r["status"]["selector"] = "app=bluegreen-demo,rollouts-pod-template-hash=74b948fccb".into();
+    }
+    r
+}
+
+fn empty_sides(rollout: &Value, canary: &str, stable: &str) -> Vec<Expect> {
+    let none = |path: &str, kind: &str, api: &str, h: &str| {
+        Expect::get(
+            path,
+            &[("labelSelector", &by_hash(h)), ("limit", "500")],
+            Reply::Json(200, list(kind, api, vec![])),
+        )
+    };
+    vec![
+        Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, rollout.clone())),
+        none(PODS_PATH, "Pod", "v1", canary),
+        none(PODS_PATH, "Pod", "v1", stable),
+        none(RS_PATH, "ReplicaSet", "apps/v1", canary),
+        none(RS_PATH, "ReplicaSet", "apps/v1", stable),
+    ]
+}
+
+#[tokio::test]
+async fn blue_green_sides_come_from_the_rollouts_blue_green_status() {
+    use rollwise::evidence::Strategy;
+    for (promoted, canary, stable, strategy, says) in [
+        (
+            false,
+            "74b948fccb",
+            "6cbccd9f99",
+            Strategy::BlueGreenPrePromotion,
+            "preview",
+        ),
+        (
+            true,
+            "74b948fccb",
+            "6cbccd9f99",
+            Strategy::BlueGreenPostPromotion,
+            "previous active",
+        ),
+    ] {
+        let r = bluegreen(promoted);
+        let (client, api) = fake(empty_sides(&r, canary, stable));
+        let src = source(client, &CallMetrics::default());
+        let ev = src.gather_evidence(&request()).await.unwrap();
+        drop(src);
+        api.verify().await;
+        let got = &ev.rollout;
+        assert_eq!(got.canary_hash.as_deref(), Some(canary), "{strategy:?}");
+        assert_eq!(got.stable_hash.as_deref(), Some(stable), "{strategy:?}");
+        assert_eq!(got.strategy, Some(strategy));
+        assert_eq!(got.canary_weight, None, "blue-green has no weights");
+        assert_eq!(got.canary_image.as_deref(), None, "no pods were listed");
+        // No pods, no metrics: gaps, and never a promote.
+        let v = judge(&ev);
+        assert_ne!(v.verdict, Decision::Promote);
+        assert!(
+            v.reasons.iter().any(|x| x.detail.contains(says)),
+            "{strategy:?}: {:?}",
+            v.reasons
+        );
+    }
+    // Once the post-promotion analysis has passed, stableRS is the new
+    // version too: nothing is left to compare.
+    let mut done = bluegreen(true);
+    done["status"]["stableRS"] = "74b948fccb".into();
+    let (client, api) = fake(vec![Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, done))]);
+    let src = source(client, &CallMetrics::default());
+    let err = src.gather_evidence(&request()).await.unwrap_err();
+    drop(src);
+    api.verify().await;
+    assert!(err.to_string().contains("same revision"), "{err}");
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{GatherRequest, PodSelector};
 use crate::error::{Error, Result};
-use crate::evidence::{KubeEvent, LogSource, PodLogs, PodStatus, RolloutRef, Sides};
+use crate::evidence::{KubeEvent, LogSource, PodLogs, PodStatus, RolloutRef, Sides, Strategy};
 
 /// Annotations on the Rollout (or its pod template) naming the source of the
 /// revision, for the remediation agent.
@@ -204,10 +204,22 @@ impl KubeGatherer {
         } else {
             None
         };
-        let (status_canary, status_stable) = rollout
-            .as_ref()
-            .map(rollwise_tools::crd::revision_hashes)
-            .unwrap_or((None, None));
+        let bluegreen = rollout.as_ref().and_then(bluegreen_sides);
+        let (status_canary, status_stable) = match &bluegreen {
+            Some(b) => (b.canary.as_deref(), b.stable.as_deref()),
+            None => rollout
+                .as_ref()
+                .map(rollwise_tools::crd::revision_hashes)
+                .unwrap_or((None, None)),
+        };
+        let status_field = |side: &str| match (&bluegreen, side) {
+            (None, "canary") => "status.currentPodHash",
+            (None, _) => "status.stableRS",
+            (Some(_), "canary") => {
+                "status.blueGreen.previewSelector, or activeSelector after promotion"
+            }
+            (Some(_), _) => "status.blueGreen.activeSelector, or stableRS after promotion",
+        };
         let hash_of =
             |sel: &PodSelector, from_status: Option<&str>, side: &str| -> Result<Option<String>> {
                 match sel {
@@ -217,11 +229,7 @@ impl KubeGatherer {
                         let h = from_status.ok_or_else(|| {
                             gather_err(format!(
                                 "the Rollout's status names no {side} revision ({})",
-                                if side == "canary" {
-                                    "status.currentPodHash"
-                                } else {
-                                    "status.stableRS"
-                                }
+                                status_field(side)
                             ))
                         })?;
                         validate::label_value(h)
@@ -265,7 +273,7 @@ impl KubeGatherer {
             repo: None,
             revision: None,
             baseline: matches!(req.stable, PodSelector::Baseline(_)),
-            strategy: None,
+            strategy: bluegreen.as_ref().map(|b| b.strategy),
         };
         let mut annotations = BTreeMap::new();
         if let Some(r) = &rollout {
@@ -532,6 +540,43 @@ impl KubeGatherer {
             }
         }
         (out, gaps)
+    }
+}
+
+/// The two sides of a blue-green Rollout, read from its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlueGreenSides {
+    pub strategy: Strategy,
+    pub canary: Option<String>,
+    pub stable: Option<String>,
+}
+
+/// A blue-green Rollout's new and old version, from `status.blueGreen`.
+///
+/// Before promotion the preview Service selects the new ReplicaSet
+/// (`previewSelector`) while the active one (`activeSelector`) serves the
+/// users. Promotion points the active Service at the new ReplicaSet; Argo
+/// moves `status.stableRS` to it only after the post-promotion analysis
+/// succeeds, so until then `stableRS` is the previous version. `None` for a
+/// Rollout without a `blueGreen` strategy.
+pub fn bluegreen_sides(r: &Rollout) -> Option<BlueGreenSides> {
+    r.spec.strategy.as_ref()?.blue_green.as_ref()?;
+    let st = r.status.as_ref();
+    let bg = st.and_then(|s| s.blue_green.as_ref());
+    let preview = bg.and_then(|b| b.preview_selector.clone());
+    let active = bg.and_then(|b| b.active_selector.clone());
+    let stable = st.and_then(|s| s.stable_rs.clone());
+    match (preview, active) {
+        (Some(p), a) if Some(&p) != a.as_ref() => Some(BlueGreenSides {
+            strategy: Strategy::BlueGreenPrePromotion,
+            canary: Some(p),
+            stable: a.or(stable),
+        }),
+        (_, a) => Some(BlueGreenSides {
+            strategy: Strategy::BlueGreenPostPromotion,
+            canary: a.or_else(|| st.and_then(|s| s.current_pod_hash.clone())),
+            stable,
+        }),
     }
 }
 
