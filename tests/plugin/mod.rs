@@ -2,6 +2,7 @@
 //! must parse as the CRDs define them (no unknown or misspelt field), and the
 //! request the AnalysisTemplate makes must be one `/v1/analyze` accepts.
 
+mod bluegreen;
 mod experiment;
 mod metric_ai;
 mod notifications;
@@ -50,7 +51,7 @@ pub(crate) fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
     }
 }
 
-fn check_web_metric(name: &str, metric: &Value) {
+pub(crate) fn check_web_metric(name: &str, metric: &Value) {
     assert_eq!(
         metric["successCondition"], r#"result.verdict == "promote""#,
         "{name}"
