@@ -88,3 +88,51 @@ fn the_blue_green_templates_and_rollout_fit_together() {
         bg["previewService"]
     );
 }
+
+/// `rollwise serve --evidence-dir evals/scenarios/tune/bluegreen` answers the
+/// web provider's request for each blue-green bundle with its label, and the
+/// reasons say which blue-green analysis it was.
+#[tokio::test]
+async fn the_blue_green_scenarios_replay_through_analyze() {
+    use crate::server::{TOKEN, post};
+    use std::sync::Arc;
+    let dir = crate::cli::repo_path("evals/scenarios/tune/bluegreen");
+    let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();
+    assert_eq!(src.len(), 5);
+    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
+        cfg: rollwise::server::ServerConfig::default(),
+        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
+            Default::default(),
+            Default::default(),
+        )),
+        source: Some(Arc::new(src)),
+        token: Some(TOKEN.into()),
+        hooks: vec![],
+        metrics: Arc::new(rollwise::server::Metrics::new()),
+        store: None,
+        holder: None,
+    })
+    .unwrap();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let ev = rollwise::evidence::load_file(&path, 1 << 28).unwrap();
+        let want = ev.expected.as_ref().unwrap().verdict;
+        let r = post(&st, "/v1/analyze", crate::server::analyze_body(&ev)).await;
+        assert_eq!(r.body["verdict"], want.as_str(), "{}: {}", ev.name, r.text);
+        let says = match ev.rollout.strategy {
+            Some(rollwise::evidence::Strategy::BlueGreenPrePromotion) => "pre-promotion",
+            Some(rollwise::evidence::Strategy::BlueGreenPostPromotion) => "post-promotion",
+            other => panic!("{}: strategy {other:?}", ev.name),
+        };
+        let v = rollwise::judge::Judge::new(Default::default(), Default::default()).judge(&ev);
+        assert!(
+            v.reasons.iter().any(|x| x.detail.contains(says)),
+            "{}: {:?}",
+            ev.name,
+            v.reasons
+        );
+    }
+}
