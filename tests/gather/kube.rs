@@ -650,3 +650,230 @@ async fn the_overall_deadline_turns_slow_details_into_a_gap() {
     assert_eq!(ev.pods.canary.len(), 1);
     assert_ne!(judge(&ev).verdict, Decision::Promote);
 }
+
+/// An Experiment's baseline ReplicaSet copies the stable pod template, hash
+/// label included (argo-rollouts' testdata/experiment-analysis: the
+/// `...-baseline-7d768b8b5f` ReplicaSet and the stable one both carry
+/// `rollouts-pod-template-hash: f6db98dff`). The stable pods of the same hash
+/// must not be read as the baseline.
+fn experiment_baseline(w: &World) -> (Value, Value) {
+    let exp = "canary-demo-65fb5ffc84-1-exp";
+    let rs_name = format!("{exp}-baseline-7d768b8b5f");
+    let mut rs = w.stable_rs.clone();
+    rs["metadata"]["name"] = rs_name.clone().into();
+    rs["metadata"]["uid"] = "e6dbd25a-fae6-11e9-a15b-42010aa80033".into();
+    rs["metadata"]["labels"]["experiment.argoproj.io/template-name"] = "baseline".into();
+    rs["metadata"]["ownerReferences"] = json!([{"apiVersion": "argoproj.io/v1alpha1",
+        "blockOwnerDeletion": true, "controller": true, "kind": "Experiment",
+        "name": exp, "uid": "e6d6a74d-fae6-11e9-a15b-42010aa80033"}]);
+    let mut pod = w.stable_pod.clone();
+    pod["metadata"]["name"] = format!("{rs_name}-x2k9q").into();
+    pod["metadata"]["uid"] = "0b7c1f2e-fae7-11e9-a15b-42010aa80033".into();
+    pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
+        "blockOwnerDeletion": true, "controller": true, "kind": "ReplicaSet",
+        "name": rs_name, "uid": uid(&rs)}]);
+    (rs, pod)
+}
+
+#[tokio::test]
+async fn a_baseline_side_is_the_experiments_replica_set_not_the_stable_pods() {
+    let w = world();
+    let (base_rs, base_pod) = experiment_baseline(&w);
+    let base_name = base_pod["metadata"]["name"].as_str().unwrap().to_owned();
+    let mut ex = resolve_expects(&w);
+    // The hash selects both the stable and the baseline objects.
+    ex[2] = Expect::get(
+        PODS_PATH,
+        &[("labelSelector", &by_hash(STABLE_HASH)), ("limit", "500")],
+        Reply::Json(
+            200,
+            list("Pod", "v1", vec![w.stable_pod.clone(), base_pod.clone()]),
+        ),
+    );
+    ex[4] = Expect::get(
+        RS_PATH,
+        &[("labelSelector", &by_hash(STABLE_HASH)), ("limit", "500")],
+        Reply::Json(
+            200,
+            list(
+                "ReplicaSet",
+                "apps/v1",
+                vec![w.stable_rs.clone(), base_rs.clone()],
+            ),
+        ),
+    );
+    let mut events = events_expects(&w, vec![]);
+    // Events and logs of the baseline, and none of the stable's.
+    events[1] = expect_owned(
+        EVENTS_PATH,
+        events_query(
+            "ReplicaSet",
+            base_rs["metadata"]["name"].as_str().unwrap(),
+            &uid(&base_rs),
+        ),
+        Reply::Json(200, list("Event", "v1", vec![])),
+    );
+    events[3] = expect_owned(
+        EVENTS_PATH,
+        events_query("Pod", &base_name, &uid(&base_pod)),
+        Reply::Json(200, list("Event", "v1", vec![])),
+    );
+    ex.extend(events);
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(40, "yellow"),
+    ));
+    ex.push(log_expect(
+        &base_name,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(40, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let src = source(client, &CallMetrics::default());
+    let mut req = request();
+    req.canary = PodSelector::Hash(CANARY_HASH.into());
+    req.stable = PodSelector::Baseline(STABLE_HASH.into());
+    let ev = src.gather_evidence(&req).await.unwrap();
+    drop(src);
+    api.verify().await;
+    assert!(ev.rollout.baseline);
+    assert_eq!(ev.rollout.stable_hash.as_deref(), Some(STABLE_HASH));
+    let stable: Vec<&str> = ev.pods.stable.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(stable, [base_name.as_str()]);
+    assert_eq!(ev.logs.stable[0].pod, base_name);
+    // The bundle says what it compared, and reads back the same.
+    let text = serde_json::to_string(&ev).unwrap();
+    assert!(text.contains(r#""baseline":true"#));
+    let back: Evidence = serde_json::from_str(&text).unwrap();
+    assert!(back.rollout.baseline);
+    let v = judge(&ev);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.detail.contains("Experiment's baseline")),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[tokio::test]
+async fn a_baseline_hash_without_an_experiment_is_a_gap_not_the_stable_pods() {
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    // Only the stable ReplicaSet has the hash: no baseline is running.
+    ex.extend(
+        events_expects(&w, vec![])
+            .into_iter()
+            .filter(|e| !e.query.values().any(|v| v.contains("877894d5b"))),
+    );
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        WINDOW,
+        &served(40, "yellow"),
+    ));
+    let (client, api) = fake(ex);
+    let src = source(client, &CallMetrics::default());
+    let mut req = request();
+    req.canary = PodSelector::Hash(CANARY_HASH.into());
+    req.stable = PodSelector::Baseline(STABLE_HASH.into());
+    let ev = src.gather_evidence(&req).await.unwrap();
+    drop(src);
+    api.verify().await;
+    assert!(ev.pods.stable.is_empty());
+    assert!(
+        ev.gaps.iter().any(|g| g.contains("owned by an Experiment")),
+        "{:?}",
+        ev.gaps
+    );
+    assert_ne!(judge(&ev).verdict, Decision::Promote);
+}
+
+/// argo-rollouts' testdata/blue-green Rollout (paused before promotion:
+/// preview 74b948fccb, active and stable 6cbccd9f99), renamed to the fake's
+/// Rollout; and the same Rollout after promotion, while the post-promotion
+/// analysis runs (active = preview = the new hash, stableRS still the old).
+fn bluegreen(promoted: bool) -> Value {
+    let mut r = fixture("blue-green-rollout-bluegreen-demo.json");
+    r["metadata"]["name"] = ROLLOUT.into();
+    if promoted {
+        r["status"]["blueGreen"]["activeSelector"] = "74b948fccb".into();
+        r["status"]["selector"] = "app=bluegreen-demo,rollouts-pod-template-hash=74b948fccb".into();
+    }
+    r
+}
+
+fn empty_sides(rollout: &Value, canary: &str, stable: &str) -> Vec<Expect> {
+    let none = |path: &str, kind: &str, api: &str, h: &str| {
+        Expect::get(
+            path,
+            &[("labelSelector", &by_hash(h)), ("limit", "500")],
+            Reply::Json(200, list(kind, api, vec![])),
+        )
+    };
+    vec![
+        Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, rollout.clone())),
+        none(PODS_PATH, "Pod", "v1", canary),
+        none(PODS_PATH, "Pod", "v1", stable),
+        none(RS_PATH, "ReplicaSet", "apps/v1", canary),
+        none(RS_PATH, "ReplicaSet", "apps/v1", stable),
+    ]
+}
+
+#[tokio::test]
+async fn blue_green_sides_come_from_the_rollouts_blue_green_status() {
+    use rollwise::evidence::Strategy;
+    for (promoted, canary, stable, strategy, says) in [
+        (
+            false,
+            "74b948fccb",
+            "6cbccd9f99",
+            Strategy::BlueGreenPrePromotion,
+            "preview",
+        ),
+        (
+            true,
+            "74b948fccb",
+            "6cbccd9f99",
+            Strategy::BlueGreenPostPromotion,
+            "previous active",
+        ),
+    ] {
+        let r = bluegreen(promoted);
+        let (client, api) = fake(empty_sides(&r, canary, stable));
+        let src = source(client, &CallMetrics::default());
+        let ev = src.gather_evidence(&request()).await.unwrap();
+        drop(src);
+        api.verify().await;
+        let got = &ev.rollout;
+        assert_eq!(got.canary_hash.as_deref(), Some(canary), "{strategy:?}");
+        assert_eq!(got.stable_hash.as_deref(), Some(stable), "{strategy:?}");
+        assert_eq!(got.strategy, Some(strategy));
+        assert_eq!(got.canary_weight, None, "blue-green has no weights");
+        assert_eq!(got.canary_image.as_deref(), None, "no pods were listed");
+        // No pods, no metrics: gaps, and never a promote.
+        let v = judge(&ev);
+        assert_ne!(v.verdict, Decision::Promote);
+        assert!(
+            v.reasons.iter().any(|x| x.detail.contains(says)),
+            "{strategy:?}: {:?}",
+            v.reasons
+        );
+    }
+    // Once the post-promotion analysis has passed, stableRS is the new
+    // version too: nothing is left to compare.
+    let mut done = bluegreen(true);
+    done["status"]["stableRS"] = "74b948fccb".into();
+    let (client, api) = fake(vec![Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, done))]);
+    let src = source(client, &CallMetrics::default());
+    let err = src.gather_evidence(&request()).await.unwrap_err();
+    drop(src);
+    api.verify().await;
+    assert!(err.to_string().contains("same revision"), "{err}");
+}

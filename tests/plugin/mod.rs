@@ -2,6 +2,11 @@
 //! must parse as the CRDs define them (no unknown or misspelt field), and the
 //! request the AnalysisTemplate makes must be one `/v1/analyze` accepts.
 
+mod bluegreen;
+mod experiment;
+mod metric_ai;
+mod notifications;
+
 use std::collections::BTreeMap;
 
 use rollwise_tools::crd::{AnalysisTemplate, ClusterAnalysisTemplate, Rollout};
@@ -14,7 +19,7 @@ fn yaml(name: &str) -> Value {
 
 /// Parse as the typed CRD and back: a field the CRD does not define is lost on
 /// the way, and the comparison fails naming the file.
-fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
+pub(crate) fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
     let raw = yaml(name);
     let typed: T = serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(
@@ -26,7 +31,7 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) ->
 }
 
 /// Argo's argument substitution: `{{args.NAME}}` → value.
-fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
+pub(crate) fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
     match v {
         Value::String(s) => {
             let mut out = s.clone();
@@ -46,7 +51,7 @@ fn substitute(v: &Value, args: &BTreeMap<&str, &str>) -> Value {
     }
 }
 
-fn check_web_metric(name: &str, metric: &Value) {
+pub(crate) fn check_web_metric(name: &str, metric: &Value) {
     assert_eq!(
         metric["successCondition"], r#"result.verdict == "promote""#,
         "{name}"
@@ -57,7 +62,7 @@ fn check_web_metric(name: &str, metric: &Value) {
     );
     let web = &metric["provider"]["web"];
     assert_eq!(web["method"], "POST");
-    assert_eq!(web["jsonPath"], "{$}");
+    assert_eq!(web["jsonPath"], "{$.measurement}");
     assert!(web["url"].as_str().unwrap().ends_with("/v1/analyze"));
     // Argo's client timeout must be longer than rollwise's deadline.
     let deadline = rollwise::server::ServerConfig::default().deadline_secs;

@@ -69,7 +69,39 @@ fn evaluate(m: &WebMetric, result: &Value) -> Phase {
     }
 }
 
+/// Go's `json.Marshal` of a decoded document, which Argo stores as the
+/// measurement value: object keys sorted, `<`, `>` and `&` escaped.
+fn go_marshal(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = serde_json::Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sorted(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    // serde_json keeps insertion order here (preserve_order is on in the
+    // workspace), so the keys are inserted sorted.
+    serde_json::to_string(&sorted(v))
+        .unwrap()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The measurement's phase and, when it has one, its stored value.
 async fn measure(m: &WebMetric) -> Phase {
+    measure_value(m).await.0
+}
+
+async fn measure_value(m: &WebMetric) -> (Phase, Option<String>) {
     rollwise::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(m.timeout)
@@ -84,21 +116,19 @@ async fn measure(m: &WebMetric) -> Phase {
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Phase::Error(e.to_string()),
+        Err(e) => return (Phase::Error(e.to_string()), None),
     };
     if !resp.status().is_success() {
-        return Phase::Error(format!(
-            "received non 2xx response code: {}",
-            resp.status().as_u16()
-        ));
+        let e = format!("received non 2xx response code: {}", resp.status().as_u16());
+        return (Phase::Error(e), None);
     }
     let doc: Value = match resp.json().await {
         Ok(d) => d,
-        Err(e) => return Phase::Error(e.to_string()),
+        Err(e) => return (Phase::Error(e.to_string()), None),
     };
     match json_path(m.json_path, &doc) {
-        Some(v) => evaluate(m, &v),
-        None => Phase::Error("Could not find JSONPath in body".into()),
+        Some(v) => (evaluate(m, &v), Some(go_marshal(&v))),
+        None => (Phase::Error("Could not find JSONPath in body".into()), None),
     }
 }
 
@@ -113,7 +143,7 @@ fn metric(base: &str, ev: &rollwise::evidence::Evidence) -> WebMetric {
             "stableHash": ev.rollout.stable_hash,
         }),
         timeout: Duration::from_secs(10),
-        json_path: "{$}",
+        json_path: "{$.measurement}",
         success: r#"result.verdict == "promote""#,
         failure: r#"result.verdict == "abort""#,
     }
@@ -142,9 +172,15 @@ async fn argo_web_provider_gets_successful_failed_and_inconclusive() {
     ];
     let files: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
     let base = serve(FakeSource::with(&files), |_| {}).await;
-    for (name, want) in names {
+    for (name, want) in &names {
         let m = metric(&base, &scenario(name));
-        assert_eq!(measure(&m).await, want, "{name}");
+        assert_eq!(&measure(&m).await, want, "{name}");
+    }
+    // The template's older jsonPath selects the whole reply: the same phases.
+    for (name, want) in &names {
+        let mut m = metric(&base, &scenario(name));
+        m.json_path = "{$}";
+        assert_eq!(&measure(&m).await, want, "{name} with {{$}}");
     }
     // Without the header from the Secret: an Error measurement, never Successful.
     let mut m = metric(&base, &scenario(files[0]));
@@ -177,4 +213,36 @@ async fn a_slow_analysis_is_an_error_measurement_then_the_retry_gets_the_verdict
         }
     };
     assert_eq!(phase, Phase::Failed);
+}
+
+/// What `kubectl get analysisrun -o yaml` and the dashboard show: the value
+/// Argo stored is the verdict and one line of why, not the whole reply.
+#[tokio::test]
+async fn the_measurement_value_is_the_verdict_and_one_line_of_why() {
+    let names = [
+        ("p01-rollouts-demo-bad-red.json", "abort"),
+        ("p12-rollouts-demo-blue-to-yellow.json", "promote"),
+        ("p21-ratings-no-traffic.json", "inconclusive"),
+    ];
+    let files: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+    let base = serve(FakeSource::with(&files), |_| {}).await;
+    for (name, verdict) in names {
+        let m = metric(&base, &scenario(name));
+        let (_, value) = measure_value(&m).await;
+        let value = value.unwrap();
+        let prefix = format!(r#"{{"verdict":"{verdict}","why":""#);
+        assert!(value.starts_with(&prefix), "{name}: {value}");
+        let doc: Value = serde_json::from_str(&value).unwrap();
+        let why = doc["why"].as_str().unwrap();
+        assert!(!why.is_empty() && !why.contains('\n'), "{name}: {why}");
+        assert!(
+            why.chars().count() <= rollwise::server::api::WHY_CHARS,
+            "{name}: {why}"
+        );
+        assert_eq!(doc.as_object().unwrap().len(), 2, "{name}: {value}");
+    }
+    // The failing canary's why names what failed, not Argo's counter.
+    let (_, v) = measure_value(&metric(&base, &scenario(names[0].0))).await;
+    let v = v.unwrap();
+    assert!(!v.contains("failureLimit"), "{v}");
 }

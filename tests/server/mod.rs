@@ -69,7 +69,7 @@ impl EvidenceSource for FakeSource {
                 });
             }
             let key = match &req.canary {
-                PodSelector::Hash(h) => h.clone(),
+                PodSelector::Hash(h) | PodSelector::Baseline(h) => h.clone(),
                 PodSelector::Labels(l) => l.clone(),
                 PodSelector::FromRollout => "from-rollout".into(),
             };

@@ -88,6 +88,31 @@ pub struct RolloutRef {
     pub repo: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The stable side is an Argo Experiment's baseline ReplicaSet (fresh pods
+    /// of the stable version, `baselineHash`), not the long-running stable
+    /// pods. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
+    /// Which release strategy and phase the step belongs to. Absent: a
+    /// canary step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+}
+
+/// The release strategy of the analysed step, and for blue-green which
+/// analysis: what the "canary" and "stable" sides are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Strategy {
+    /// Canary vs stable, both serving user traffic (the default).
+    Canary,
+    /// Blue-green before promotion: canary = the preview ReplicaSet, which
+    /// serves no user traffic (only what tests drive through the preview
+    /// Service); stable = the active one.
+    BlueGreenPrePromotion,
+    /// Blue-green after promotion: canary = the new active ReplicaSet, stable
+    /// = the previous active one (Argo keeps it until the analysis ends).
+    BlueGreenPostPromotion,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -75,7 +75,8 @@ impl EvidenceSource for DirectorySource {
                     req.namespace, req.rollout
                 ),
             })?;
-            if let (PodSelector::Hash(want), Some(have)) = (&req.stable, &ev.rollout.stable_hash)
+            if let (PodSelector::Hash(want) | PodSelector::Baseline(want), Some(have)) =
+                (&req.stable, &ev.rollout.stable_hash)
                 && want != have
             {
                 return Err(Error::Gather {

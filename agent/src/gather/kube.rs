@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{GatherRequest, PodSelector};
 use crate::error::{Error, Result};
-use crate::evidence::{KubeEvent, LogSource, PodLogs, PodStatus, RolloutRef, Sides};
+use crate::evidence::{KubeEvent, LogSource, PodLogs, PodStatus, RolloutRef, Sides, Strategy};
 
 /// Annotations on the Rollout (or its pod template) naming the source of the
 /// revision, for the remediation agent.
@@ -149,7 +149,7 @@ pub fn validate_request(req: &GatherRequest) -> Result<()> {
     validate::object_name(&req.rollout).map_err(usage)?;
     for (side, sel) in [("canary", &req.canary), ("stable", &req.stable)] {
         match sel {
-            PodSelector::Hash(h) => {
+            PodSelector::Hash(h) | PodSelector::Baseline(h) => {
                 validate::label_value(h).map_err(usage)?;
             }
             PodSelector::Labels(s) => {
@@ -204,24 +204,32 @@ impl KubeGatherer {
         } else {
             None
         };
-        let (status_canary, status_stable) = rollout
-            .as_ref()
-            .map(rollwise_tools::crd::revision_hashes)
-            .unwrap_or((None, None));
+        let bluegreen = rollout.as_ref().and_then(bluegreen_sides);
+        let (status_canary, status_stable) = match &bluegreen {
+            Some(b) => (b.canary.as_deref(), b.stable.as_deref()),
+            None => rollout
+                .as_ref()
+                .map(rollwise_tools::crd::revision_hashes)
+                .unwrap_or((None, None)),
+        };
+        let status_field = |side: &str| match (&bluegreen, side) {
+            (None, "canary") => "status.currentPodHash",
+            (None, _) => "status.stableRS",
+            (Some(_), "canary") => {
+                "status.blueGreen.previewSelector, or activeSelector after promotion"
+            }
+            (Some(_), _) => "status.blueGreen.activeSelector, or stableRS after promotion",
+        };
         let hash_of =
             |sel: &PodSelector, from_status: Option<&str>, side: &str| -> Result<Option<String>> {
                 match sel {
-                    PodSelector::Hash(h) => Ok(Some(h.clone())),
+                    PodSelector::Hash(h) | PodSelector::Baseline(h) => Ok(Some(h.clone())),
                     PodSelector::Labels(_) => Ok(None),
                     PodSelector::FromRollout => {
                         let h = from_status.ok_or_else(|| {
                             gather_err(format!(
                                 "the Rollout's status names no {side} revision ({})",
-                                if side == "canary" {
-                                    "status.currentPodHash"
-                                } else {
-                                    "status.stableRS"
-                                }
+                                status_field(side)
                             ))
                         })?;
                         validate::label_value(h)
@@ -264,6 +272,8 @@ impl KubeGatherer {
             step: None,
             repo: None,
             revision: None,
+            baseline: matches!(req.stable, PodSelector::Baseline(_)),
+            strategy: bluegreen.as_ref().map(|b| b.strategy),
         };
         let mut annotations = BTreeMap::new();
         if let Some(r) = &rollout {
@@ -328,7 +338,7 @@ impl KubeGatherer {
         pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         // A label-selected side has a hash when all its pods share one.
         let hash = hash.or_else(|| common_hash(&pods));
-        let replica_sets = match &hash {
+        let mut replica_sets = match &hash {
             Some(h) => match self.reader.replica_sets_by_hash(ns, h).await {
                 Ok(rs) => rs,
                 Err(e) => {
@@ -338,6 +348,40 @@ impl KubeGatherer {
             },
             None => Vec::new(),
         };
+        if matches!(sel, PodSelector::Baseline(_)) {
+            replica_sets.retain(|r| owned_by(&r.metadata, "Experiment").is_some());
+            let names: Vec<&str> = replica_sets
+                .iter()
+                .filter_map(|r| r.metadata.name.as_deref())
+                .collect();
+            pods.retain(|p| {
+                owned_by(&p.metadata, "ReplicaSet").is_some_and(|o| names.contains(&o))
+            });
+            if names.is_empty() {
+                gaps.push(format!(
+                    "no ReplicaSet owned by an Experiment has {POD_TEMPLATE_HASH_LABEL}={}: the baseline is not running (has the Experiment started?)",
+                    hash.as_deref().unwrap_or_default()
+                ));
+            }
+            let series = if pods.is_empty() {
+                SeriesMatch::Nothing
+            } else {
+                SeriesMatch::Pods(
+                    pods.iter()
+                        .filter_map(|p| p.metadata.name.clone())
+                        .collect(),
+                )
+            };
+            return Ok((
+                ResolvedSide {
+                    hash,
+                    pods,
+                    replica_sets,
+                    series,
+                },
+                gaps,
+            ));
+        }
         let series = match &hash {
             Some(h) => SeriesMatch::Hash(h.clone()),
             None if !pods.is_empty() => SeriesMatch::Pods(
@@ -497,6 +541,55 @@ impl KubeGatherer {
         }
         (out, gaps)
     }
+}
+
+/// The two sides of a blue-green Rollout, read from its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlueGreenSides {
+    pub strategy: Strategy,
+    pub canary: Option<String>,
+    pub stable: Option<String>,
+}
+
+/// A blue-green Rollout's new and old version, from `status.blueGreen`.
+///
+/// Before promotion the preview Service selects the new ReplicaSet
+/// (`previewSelector`) while the active one (`activeSelector`) serves the
+/// users. Promotion points the active Service at the new ReplicaSet; Argo
+/// moves `status.stableRS` to it only after the post-promotion analysis
+/// succeeds, so until then `stableRS` is the previous version. `None` for a
+/// Rollout without a `blueGreen` strategy.
+pub fn bluegreen_sides(r: &Rollout) -> Option<BlueGreenSides> {
+    r.spec.strategy.as_ref()?.blue_green.as_ref()?;
+    let st = r.status.as_ref();
+    let bg = st.and_then(|s| s.blue_green.as_ref());
+    let preview = bg.and_then(|b| b.preview_selector.clone());
+    let active = bg.and_then(|b| b.active_selector.clone());
+    let stable = st.and_then(|s| s.stable_rs.clone());
+    match (preview, active) {
+        (Some(p), a) if Some(&p) != a.as_ref() => Some(BlueGreenSides {
+            strategy: Strategy::BlueGreenPrePromotion,
+            canary: Some(p),
+            stable: a.or(stable),
+        }),
+        (_, a) => Some(BlueGreenSides {
+            strategy: Strategy::BlueGreenPostPromotion,
+            canary: a.or_else(|| st.and_then(|s| s.current_pod_hash.clone())),
+            stable,
+        }),
+    }
+}
+
+/// The name of the controlling owner of `kind`, if the object has one.
+fn owned_by<'a>(
+    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    kind: &str,
+) -> Option<&'a str> {
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.kind == kind && o.controller != Some(false))
+        .map(|o| o.name.as_str())
 }
 
 fn describe(side: &ResolvedSide) -> String {

@@ -32,8 +32,17 @@ pub enum PodSelector {
     /// the pods) or matches pod names.
     Labels(String),
     /// Whatever the Rollout's status says: canary = `status.currentPodHash`,
-    /// stable = `status.stableRS`.
+    /// stable = `status.stableRS` (blue-green: the preview and active
+    /// selectors, see [`kube::bluegreen_sides`]).
     FromRollout,
+    /// The pods of an Argo Experiment's baseline ReplicaSet (`baselineHash`):
+    /// fresh pods of the stable version, started with the canary, so the
+    /// comparison carries no "warm stable vs cold canary" bias. An
+    /// Experiment's ReplicaSet copies the stable pod template, hash label
+    /// included, so the label selects the stable pods too: only pods owned by
+    /// a ReplicaSet that an Experiment owns are this side, and PromQL matches
+    /// them by pod name.
+    Baseline(String),
 }
 
 /// What to gather: one canary step of one Rollout.

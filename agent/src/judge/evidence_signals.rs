@@ -1,6 +1,6 @@
 //! Facts about the evidence itself: what is missing or too thin to judge on.
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Strategy};
 use crate::judge::config::{JudgeConfig, MetricKind};
 use crate::judge::signal::{Severity, Signal, SignalSource};
 
@@ -9,6 +9,29 @@ pub fn evidence_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
     let s = |sev, detail: String, at: &str, strength| {
         Signal::new(SignalSource::Evidence, sev, detail, at, strength)
     };
+    if ev.rollout.baseline {
+        out.push(s(
+            Severity::Info,
+            "the canary is compared with an Experiment's baseline: fresh pods of the stable version started beside it, not the long-running stable pods".into(),
+            "rollout.baseline",
+            40,
+        ));
+    }
+    match ev.rollout.strategy {
+        Some(Strategy::BlueGreenPrePromotion) => out.push(s(
+            Severity::Info,
+            "blue-green pre-promotion: the preview version serves no user traffic, so it is judged on what smoke or load tests drove through the preview Service".into(),
+            "rollout.strategy",
+            40,
+        )),
+        Some(Strategy::BlueGreenPostPromotion) => out.push(s(
+            Severity::Info,
+            "blue-green post-promotion: the new active version is compared with the previous active one over the window".into(),
+            "rollout.strategy",
+            40,
+        )),
+        Some(Strategy::Canary) | None => {}
+    }
     for (i, gap) in ev.gaps.iter().enumerate() {
         out.push(s(
             Severity::Concern,

@@ -20,6 +20,8 @@ pub fn evidence() -> Evidence {
             step: Some(1),
             repo: None,
             revision: None,
+            baseline: false,
+            strategy: None,
         },
         window: None,
         traffic: Some(Traffic {

@@ -24,6 +24,11 @@ pub struct AnalyzeRequest {
     /// Absent: taken from the Rollout's status (`stableRS`).
     #[serde(default)]
     pub stable_hash: Option<String>,
+    /// In place of `stableHash`: the hash of an Argo Experiment's baseline
+    /// ReplicaSet (`{{templates.baseline.podTemplateHash}}`), fresh pods of
+    /// the stable version to compare the canary with.
+    #[serde(default)]
+    pub baseline_hash: Option<String>,
     /// How far back to look: `"10m"`, `"600s"`, `"1h"` or seconds as a number.
     #[serde(default)]
     pub window: Option<WindowSpec>,
@@ -87,7 +92,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// The reply of every analyze endpoint: small, so that Argo's
-/// `jsonPath: "{$}"` with `result.verdict == "promote"` works.
+/// `jsonPath: "{$}"` with `result.verdict == "promote"` works, and
+/// `jsonPath: "{$.measurement}"` (the templates in `plugin/`) with the same
+/// conditions makes the AnalysisRun's measurement value a one-line why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyzeReply {
@@ -99,10 +106,54 @@ pub struct AnalyzeReply {
     pub analysis_id: String,
     /// The verdict page.
     pub url: String,
+    /// What Argo keeps as the measurement's value when the template selects it.
+    pub measurement: Measurement,
+}
+
+/// The part of the reply an AnalysisTemplate selects with
+/// `jsonPath: "{$.measurement}"`. Argo's web provider stores the JSON of
+/// whatever the path selects as the measurement value (Go's encoder, keys
+/// sorted: `{"verdict":"abort","why":"..."}`), which the AnalysisRun's status
+/// and the dashboard show; the whole reply there would be a screenful.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub verdict: Decision,
+    /// The most decisive reason, on one line, at most [`WHY_CHARS`]
+    /// characters. Reason details are redacted when the judge builds them.
+    pub why: String,
 }
 
 /// How many reasons the small reply carries (the page has all of them).
 pub const REPLY_REASONS: usize = 5;
+
+/// The longest measurement `why`: one line of a wide terminal, so that
+/// `kubectl get analysisrun -o yaml` and the dashboard's value column show
+/// it whole, and an AnalysisRun keeping 10 measurements stays small.
+pub const WHY_CHARS: usize = 200;
+
+impl Measurement {
+    /// The verdict and its most decisive reason: for abort and inconclusive
+    /// the first critical or regression reason, else the first concern (the
+    /// reason that kept the verdict from promote); for promote the first
+    /// reason. The summary stands in when there are no reasons.
+    pub fn of(v: &crate::verdict::Verdict) -> Self {
+        use crate::judge::signal::Severity;
+        let decisive = match v.verdict {
+            Decision::Promote => v.reasons.first(),
+            _ => v
+                .reasons
+                .iter()
+                .find(|r| matches!(r.severity, Severity::Critical | Severity::Regression))
+                .or_else(|| v.reasons.iter().find(|r| r.severity == Severity::Concern))
+                .or_else(|| v.reasons.first()),
+        };
+        let text = decisive.map_or(v.summary.as_str(), |r| r.detail.as_str());
+        Measurement {
+            verdict: v.verdict,
+            why: crate::text::clip(text, WHY_CHARS),
+        }
+    }
+}
 
 impl AnalyzeReply {
     pub fn from_record(rec: &AnalysisRecord, public_url: &str) -> Self {
@@ -119,6 +170,7 @@ impl AnalyzeReply {
                 .collect(),
             analysis_id: rec.id.clone(),
             url: analysis_url(public_url, &rec.id),
+            measurement: Measurement::of(v),
         }
     }
 }
@@ -153,9 +205,21 @@ pub struct A2aContext {
     pub canary_selector: Option<String>,
     #[serde(default)]
     pub extra_prompt: Option<String>,
+    /// Newer plugin versions: the repository its agent may propose fixes in
+    /// (`githubUrl` in the plugin's config). Accepted; rollwise's remediation
+    /// takes repositories from its own allowlist and the Rollout's annotations.
+    #[serde(default)]
+    pub repo_url: Option<String>,
+    /// Newer plugin versions: the branch fixes are proposed against. Accepted
+    /// like `repoUrl`.
+    #[serde(default)]
+    pub base_branch: Option<String>,
 }
 
-/// The metric-ai plugin's reply: `promote` decides its measurement.
+/// The metric-ai plugin's reply: `promote` decides its measurement. The first
+/// five fields are every plugin version's; the optional ones are the newer
+/// reference agent's (its Go client decodes them when present, and an older
+/// client ignores fields it does not know), so either version reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct A2aReply {
@@ -164,6 +228,33 @@ pub struct A2aReply {
     pub remediation: String,
     pub promote: bool,
     pub confidence: u8,
+    /// The draft pull request the remediation agent opened, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_link: Option<String>,
+    /// One entry per judge that took part. rollwise decides by one rule, so
+    /// this is one entry: the rule's verdict, naming the model when one was
+    /// consulted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_results: Vec<A2aModelResult>,
+    /// How the entries were combined into `promote`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voting_rationale: Option<String>,
+}
+
+/// One judge's result in [`A2aReply::model_results`], in the newer agent's
+/// shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A2aModelResult {
+    pub model_name: String,
+    pub analysis: String,
+    pub root_cause: String,
+    pub remediation: String,
+    pub promote: bool,
+    pub confidence: u8,
+    pub execution_time_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Flagger's rollout webhook payload.
@@ -294,6 +385,7 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::signal::{Severity, SignalSource};
 
     #[test]
     fn durations_parse_or_say_why() {
@@ -308,5 +400,69 @@ mod tests {
                 .unwrap_err()
                 .contains("number must come")
         );
+    }
+
+    fn verdict(decision: Decision, reasons: &[(Severity, &str)]) -> crate::verdict::Verdict {
+        let rollout = crate::verdict::RolloutSummary {
+            scenario: "s".into(),
+            namespace: "shop".into(),
+            name: "checkout".into(),
+            canary_hash: None,
+            stable_hash: None,
+            canary_image: None,
+        };
+        let mut v = crate::verdict::Verdict::could_not_judge(rollout, "x");
+        v.verdict = decision;
+        v.summary = "shop/checkout: the summary".into();
+        v.reasons = reasons
+            .iter()
+            .map(|(sev, d)| crate::verdict::Reason {
+                signal: SignalSource::Metric,
+                severity: *sev,
+                detail: (*d).to_owned(),
+                evidence: "metrics".into(),
+            })
+            .collect();
+        v
+    }
+
+    #[test]
+    fn the_measurement_why_is_the_decisive_reason_on_one_clipped_line() {
+        let v = verdict(
+            Decision::Abort,
+            &[
+                (Severity::Pass, "latency within tolerance"),
+                (Severity::Concern, "low traffic"),
+                (Severity::Critical, "error_rate regressed:\n4.1% vs 0.2%"),
+            ],
+        );
+        let m = Measurement::of(&v);
+        assert_eq!(m.verdict, Decision::Abort);
+        assert_eq!(m.why, "error_rate regressed: 4.1% vs 0.2%");
+        let v = verdict(
+            Decision::Inconclusive,
+            &[
+                (Severity::Pass, "pods healthy"),
+                (Severity::Concern, "low traffic"),
+            ],
+        );
+        assert_eq!(Measurement::of(&v).why, "low traffic");
+        let v = verdict(
+            Decision::Promote,
+            &[(Severity::Pass, "error_rate within tolerance")],
+        );
+        assert_eq!(Measurement::of(&v).why, "error_rate within tolerance");
+        assert_eq!(
+            Measurement::of(&verdict(Decision::Promote, &[])).why,
+            "shop/checkout: the summary"
+        );
+        let long = "x ".repeat(400);
+        let m = Measurement::of(&verdict(Decision::Abort, &[(Severity::Regression, &long)]));
+        assert_eq!(m.why.chars().count(), WHY_CHARS);
+        assert!(m.why.ends_with('…'));
+        // Go's encoder sorts keys: the stored value reads verdict first.
+        let json = serde_json::to_value(&m).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["verdict", "why"]);
     }
 }

@@ -392,6 +392,8 @@ fn empty_evidence(r: &RolloutSummary) -> Evidence {
             step: None,
             repo: None,
             revision: None,
+            baseline: false,
+            strategy: None,
         },
         window: None,
         traffic: None,
@@ -441,14 +443,24 @@ pub async fn analyze(
             "required: set it from podTemplateHashValue: Latest",
         )
     })?;
-    let stable = req.stable_hash.as_deref().ok_or_else(|| {
-        ApiError::invalid_field(
-            "stableHash",
-            "required: set it from podTemplateHashValue: Stable",
-        )
-    })?;
+    let (stable, stable_field) = match (req.stable_hash.as_deref(), req.baseline_hash.as_deref()) {
+        (Some(s), None) => (s, "stableHash"),
+        (None, Some(b)) => (b, "baselineHash"),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "baselineHash",
+                "give stableHash or baselineHash, not both: the canary is compared with one of them",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "stableHash",
+                "required: set it from podTemplateHashValue: Stable (or baselineHash from an Experiment's baseline)",
+            ));
+        }
+    };
     validate::hash("canaryHash", canary)?;
-    validate::hash("stableHash", stable)?;
+    validate::hash(stable_field, stable)?;
     if canary == stable {
         return Err(ApiError::invalid_field(
             "canaryHash",
@@ -464,7 +476,10 @@ pub async fn analyze(
         namespace: req.namespace.clone(),
         rollout: req.rollout.clone(),
         canary: canary.to_owned(),
-        stable: stable.to_owned(),
+        stable: match stable_field {
+            "baselineHash" => format!("baseline:{stable}"),
+            _ => stable.to_owned(),
+        },
         window_secs: window.as_secs(),
         extra: extra_key(&req.queries, req.extra_prompt.as_deref()),
     };
@@ -473,7 +488,10 @@ pub async fn analyze(
         rollout: req.rollout,
         read_rollout: true,
         canary: PodSelector::Hash(canary.to_owned()),
-        stable: PodSelector::Hash(stable.to_owned()),
+        stable: match stable_field {
+            "baselineHash" => PodSelector::Baseline(stable.to_owned()),
+            _ => PodSelector::Hash(stable.to_owned()),
+        },
         window,
         end: jiff::Timestamp::now(),
         queries: req.queries,
@@ -695,14 +713,35 @@ pub fn a2a_reply(rec: &AnalysisRecord, public_url: &str) -> A2aReply {
         (None, Decision::Promote) => String::new(),
         (None, _) => format!("see the evidence at {url}"),
     };
+    let root_cause = match v.verdict {
+        Decision::Promote => String::new(),
+        _ => decisive.map(|r| r.detail.clone()).unwrap_or_default(),
+    };
+    let promote = v.verdict == Decision::Promote;
+    let judge = match &v.model {
+        Some(m) => format!("rollwise (statistics, log templates, advice of {m})"),
+        None => "rollwise (statistics, log templates)".to_owned(),
+    };
     A2aReply {
+        model_results: vec![super::api::A2aModelResult {
+            model_name: judge,
+            analysis: v.summary.clone(),
+            root_cause: root_cause.clone(),
+            remediation: remediation.clone(),
+            promote,
+            confidence: v.confidence,
+            execution_time_ms: v.usage.latency_ms,
+            error: None,
+        }],
+        voting_rationale: Some(format!(
+            "one rule, no vote: {} from statistics and the log template diff; a model's advice can only add caution; inconclusive is not promote",
+            v.verdict.as_str()
+        )),
+        pr_link: rec.pr.as_ref().map(|p| p.url.clone()),
         analysis,
-        root_cause: match v.verdict {
-            Decision::Promote => String::new(),
-            _ => decisive.map(|r| r.detail.clone()).unwrap_or_default(),
-        },
+        root_cause,
         remediation,
-        promote: v.verdict == Decision::Promote,
+        promote,
         confidence: v.confidence,
     }
 }
