@@ -151,7 +151,11 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
             if block == Block::Dotnet && rec.span == 2 {
                 // The head only names the category; the first indented line is
                 // what happened. Category + message is a stable template.
-                rec.message = Cow::Owned(format!("{} {}", rec.message, line.trim()));
+                let what = line.trim();
+                rec.message = Cow::Owned(match access_log_status(what) {
+                    Some(class) => format!("{} {what} [status {class}]", rec.message),
+                    None => format!("{} {what}", rec.message),
+                });
                 rec.detail.push(line.trim());
                 continue;
             }
@@ -444,7 +448,69 @@ fn parse_head(line: &str) -> (Level, Cow<'_, str>) {
     if let Some(parsed) = parse_logfmt(trimmed) {
         return parsed;
     }
-    parse_plain(trimmed)
+    let (level, message) = parse_plain(trimmed);
+    match access_log_status(&message) {
+        Some(class) => (level, Cow::Owned(format!("{message} [status {class}]"))),
+        None => (level, message),
+    }
+}
+
+const HTTP_METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// The status class of a plain-text access-log line, so that a 503 and a 200
+/// of one route are two templates (the miner masks the number itself): the
+/// combined log format's `"GET /x HTTP/1.1" 503`, `GET /x 503 12ms`
+/// (morgan, many routers), `GET http://host/x - 503 -` (ASP.NET Core),
+/// `| 503 |` (gin), `Completed 503 …` (Rails), `Sent 503 in …` (Phoenix) and
+/// `503 Service Unavailable: GET - /x` (Ktor).
+fn access_log_status(message: &str) -> Option<&'static str> {
+    let code = |t: &str| {
+        (t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| logfmt_status(t))
+            .flatten()
+    };
+    if let Some(i) = message.find(" HTTP/") {
+        let rest = &message[i + 6..];
+        if let Some(q) = rest.find("\" ") {
+            return rest[q + 2..].split_whitespace().next().and_then(code);
+        }
+    }
+    let tokens: Vec<&str> = message.split_whitespace().collect();
+    let method_at = tokens
+        .iter()
+        .position(|t| HTTP_METHODS.contains(&t.trim_matches(|c: char| c == '"' || c == '[')));
+    for (i, w) in tokens.windows(2).enumerate() {
+        match w {
+            ["Completed" | "Sent", t] => {
+                if let Some(c) = code(t) {
+                    return Some(c);
+                }
+            }
+            ["|", t] if tokens.get(i + 2) == Some(&"|") => {
+                if let Some(c) = code(t) {
+                    return Some(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    let m = method_at?;
+    // After the method: the path, an optional "-", then the code.
+    let after = &tokens[m + 1..];
+    let path_like = |t: &&str| t.starts_with('/') || t.starts_with("http");
+    if after.first().is_some_and(path_like) {
+        let next = after.get(1).copied();
+        let next = if next == Some("-") {
+            after.get(2).copied()
+        } else {
+            next
+        };
+        if let Some(c) = next.and_then(code) {
+            return Some(c);
+        }
+    }
+    // Ktor: `503 Service Unavailable: GET - /x`, the code before the method.
+    tokens[..m].iter().rev().find_map(|t| code(t))
 }
 
 /// Ruby's `Logger` default format (Rails, Sidekiq, Puma in production):
@@ -983,6 +1049,44 @@ mod tests {
         let r = records(&l);
         let spans: Vec<usize> = r.iter().map(|r| r.span).collect();
         assert_eq!(spans, [3, 4, 3, 1], "{r:#?}");
+    }
+
+    #[test]
+    fn plain_access_logs_carry_their_status_class() {
+        let cases = [
+            (
+                r#"10.0.0.1 - - [22/Nov/2026:10:00:01 +0000] "GET /api/cart HTTP/1.1" 503 12 "-" "curl/8""#,
+                Some("server-error"),
+            ),
+            (
+                r#"INFO:     10.4.1.2:50012 - "GET /v1/fx/EURUSD HTTP/1.1" 200 OK"#,
+                Some("ok"),
+            ),
+            ("GET /api/orders 500 12.345 ms - 52", Some("server-error")),
+            (
+                "Request finished HTTP/1.1 GET http://fares/api/quote - 404 - application/json 3.2ms",
+                Some("client-error"),
+            ),
+            (
+                "[GIN] 2026/12/02 - 14:00:01 | 502 |  12.3ms | 10.0.0.1 | GET \"/x\"",
+                Some("server-error"),
+            ),
+            (
+                "Completed 500 Internal Server Error in 12ms (ActiveRecord: 1.2ms)",
+                Some("server-error"),
+            ),
+            ("Sent 200 in 4ms", Some("ok")),
+            (
+                "500 Internal Server Error: GET - /v1/points/42 in 3ms",
+                Some("server-error"),
+            ),
+            ("cache refreshed entries=595", None),
+            ("processed 200 jobs in 12 s", None),
+        ];
+        for (line, want) in cases {
+            let got = access_log_status(&parse_plain(line).1);
+            assert_eq!(got, want, "{line}");
+        }
     }
 
     #[test]
