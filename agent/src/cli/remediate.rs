@@ -102,6 +102,11 @@ pub(super) struct EvalRemediateArgs {
     /// Replay agent scripts from DIR/<scenario name>.json instead of a model.
     #[arg(long, value_name = "DIR")]
     remediation_scripts: Option<PathBuf>,
+    /// No model: localize the failure in the fixture's release diff and
+    /// propose reverting the top suspect commit; score suspects, files, the
+    /// PR and whether the fixture's tests pass after it.
+    #[arg(long, conflicts_with = "remediation_scripts")]
+    no_model: bool,
 }
 
 pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
@@ -111,9 +116,18 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         let ev = evidence::load_file(&f, args.limits.max_evidence_bytes)?;
         scenarios.push((f, ev));
     }
+    let r = &args.remediate;
+    if r.no_model {
+        let report = crate::remediate::eval::run_no_model(&scenarios, &r.fixtures)?;
+        let command = format!(
+            "rollwise eval --remediate --no-model --scenarios {}",
+            args.scenarios.display()
+        );
+        let markdown = crate::remediate::eval::render_no_model_markdown(&report, &command);
+        return write_reports(args, &markdown, &report);
+    }
     let rt = crate::runtime::current_thread()?;
     let _entered = rt.enter();
-    let r = &args.remediate;
     let shared = match &r.remediation_scripts {
         Some(_) => None,
         None => Some(build_model(&args.llm, None)?),
@@ -142,6 +156,14 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         Bounds::default(),
     )?;
     let markdown = crate::remediate::eval::render_markdown(&report);
+    write_reports(args, &markdown, &report)
+}
+
+fn write_reports<T: serde::Serialize>(
+    args: &super::EvalArgs,
+    markdown: &str,
+    report: &T,
+) -> Result<ExitCode> {
     match &args.report {
         Some(path) => std::fs::write(path, &markdown).map_err(|e| Error::Io {
             what: format!("cannot write report {}", path.display()),
@@ -150,7 +172,7 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         None => write!(std::io::stdout().lock(), "{markdown}").map_err(stdout_error)?,
     }
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+        let json = serde_json::to_string_pretty(report)?;
         std::fs::write(path, json + "\n").map_err(|e| Error::Io {
             what: format!("cannot write JSON report {}", path.display()),
             source: e,

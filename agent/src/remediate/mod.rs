@@ -4,6 +4,10 @@
 //! - [`agent::AgentLoop`]: the bounded model ↔ tools loop.
 //! - [`prompt`]: `prompts/agent_system.tera`, `agent_task.tera`, `pr_body.tera`.
 //! - [`digester`]: pod logs as counted, redacted templates for the kube tools.
+//! - [`localize`]: with no model, the release diff ([`release`]), the
+//!   canary's stack frames mapped to the code ([`frames`]) and the ranked
+//!   suspect commits ([`suspect`]); [`revert`] turns the top suspect into a
+//!   draft revert PR, the fix that is always available.
 //! - [`Remediator`]: one run for one (rollout, canary revision): the policy
 //!   (which repository, which branch) is fixed before the model says anything.
 //!
@@ -14,7 +18,13 @@ pub mod agent;
 pub mod config;
 pub mod digester;
 pub mod eval;
+pub mod fixture;
+pub mod frames;
+pub mod localize;
 pub mod prompt;
+pub mod release;
+pub mod revert;
+pub mod suspect;
 
 use std::sync::Arc;
 
