@@ -258,3 +258,22 @@ pub struct TestRun {
     pub tail: String,
     pub duration_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_toolchain_names_its_install_step() {
+        assert!(require("sh").is_ok());
+        let e = require("javac-not-here").unwrap_err().to_string();
+        assert!(e.contains("javac-not-here is not installed"), "{e}");
+        assert_eq!(
+            install_step("javac"),
+            "apt-get install openjdk-17-jdk-headless"
+        );
+        let dir = std::env::temp_dir();
+        assert!(BuiltFixture::build(&dir, "../x").is_err());
+        assert!(!has_recipe(&dir, "no-such-fixture"));
+    }
+}
