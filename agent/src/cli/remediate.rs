@@ -165,7 +165,7 @@ fn write_reports<T: serde::Serialize>(
     report: &T,
 ) -> Result<ExitCode> {
     match &args.report {
-        Some(path) => std::fs::write(path, &markdown).map_err(|e| Error::Io {
+        Some(path) => std::fs::write(path, markdown).map_err(|e| Error::Io {
             what: format!("cannot write report {}", path.display()),
             source: e,
         })?,
