@@ -239,3 +239,56 @@ fn the_revert_pr_goes_through_the_guards() {
     let (old, new) = &st.files["settings.json"];
     assert!(old.contains("max_retries") && new.contains("retry_limit"));
 }
+
+#[test]
+fn remediate_with_no_model_prints_the_release_the_suspects_and_the_revert() {
+    let f = BuiltFixture::build(&repo_path("evals/fixtures"), "node-session").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rollwise"))
+        .current_dir(repo_path(""))
+        .args([
+            "remediate",
+            "--evidence",
+            "evals/scenarios/tune/remediation/r06-node-session.json",
+            "--dry-run",
+            "--no-model",
+            "--repo",
+        ])
+        .arg(&f.repo)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = crate::cli::stdout(&o);
+    assert!(o.status.success(), "{}\n{out}", crate::cli::stderr(&o));
+    for want in [
+        "Release v1.8.0 → v1.9.0 (3 commits)",
+        "1. `",
+        "config: TTLs in human units",
+        "sessionttlseconds",
+        "-  \"sessionTtlSeconds\": \"30m\",",
+        "+  \"sessionTtlSeconds\": 1800,",
+        "(revert proposal)",
+        "dry run: would open a draft pull request",
+    ] {
+        assert!(out.contains(want), "lacks {want:?}:\n{out}");
+    }
+    // A working tree without history has no release diff: said, not guessed.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_rollwise"))
+        .current_dir(repo_path(""))
+        .args([
+            "remediate",
+            "--evidence",
+            "evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json",
+            "--dry-run",
+            "--no-model",
+            "--repo",
+            "evals/fixtures/cart-go",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", crate::cli::stderr(&o));
+    assert!(
+        crate::cli::stderr(&o).contains("local git clone"),
+        "{}",
+        crate::cli::stderr(&o)
+    );
+}
