@@ -135,6 +135,24 @@ pub async fn open_pr(
             steps: 0,
         });
     }
+    // A revert that would write CI or ownership files is refused by the
+    // guards anyway; say so instead of failing the run.
+    if let Some((path, e)) = plan.files.iter().find_map(|f| {
+        session
+            .policy()
+            .check_path(&f.path)
+            .err()
+            .map(|e| (&f.path, e))
+    }) {
+        return Ok(RevertOutcome {
+            pr: None,
+            files: Vec::new(),
+            not_opened: Some(format!(
+                "no revert of {short} proposed: it writes {path}: {e}"
+            )),
+            steps: 0,
+        });
+    }
     let message = format!(
         "Revert \"{}\"\n\nThis reverts commit {}: rollwise's top suspect for the canary's failure.",
         plan.subject, plan.sha
