@@ -187,6 +187,8 @@ pub struct NoModelScore {
     pub why_top: Vec<String>,
     pub top1: bool,
     pub top3: bool,
+    /// Baseline without localization: the newest release commit is the bug.
+    pub newest_is_bug: bool,
     /// The top suspect's file the evidence points at.
     pub top_file: Option<String>,
     pub file_top1: bool,
@@ -222,6 +224,8 @@ pub struct NoModelReport {
     pub excluded: Vec<Excluded>,
     pub top1_rate: f64,
     pub top3_rate: f64,
+    /// Top-1 of the baseline that blames the newest release commit.
+    pub newest_baseline_rate: f64,
     pub file_top1_rate: f64,
     pub prs_opened: usize,
     pub tests_pass_after: usize,
@@ -278,6 +282,7 @@ fn score_no_model(
         .collect();
     score.top1 = loc.suspects.first().is_some_and(|s| s.sha == bug);
     score.top3 = loc.suspects.iter().take(3).any(|s| s.sha == bug);
+    score.newest_is_bug = loc.release.commits.last().is_some_and(|c| c.sha == bug);
     let Some(top) = loc.top().cloned() else {
         return Err(Error::Config(format!(
             "the release {stable}..{canary} has no commits"
@@ -363,6 +368,7 @@ pub fn run_no_model(scenarios: &[(PathBuf, Evidence)], fixtures: &Path) -> Resul
             why_top: Vec::new(),
             top1: false,
             top3: false,
+            newest_is_bug: false,
             top_file: None,
             file_top1: false,
             pr_opened: false,
@@ -389,6 +395,7 @@ pub fn run_no_model(scenarios: &[(PathBuf, Evidence)], fixtures: &Path) -> Resul
     Ok(NoModelReport {
         top1_rate: rate(&|r| r.top1),
         top3_rate: rate(&|r| r.top3),
+        newest_baseline_rate: rate(&|r| r.newest_is_bug),
         file_top1_rate: rate(&|r| r.file_top1),
         prs_opened: results.iter().filter(|r| r.pr_opened).count(),
         tests_pass_after: results.iter().filter(|r| r.tests_pass_after).count(),
@@ -408,6 +415,7 @@ pub fn render_no_model_markdown(r: &NoModelReport, command: &str) -> String {
          revision with the proposed change applied. No model, so 0 tokens.\n\n\
          Suspect top-1: {:.0}% · top-3: {:.0}% · file top-1: {:.0}% · PR opened: {}/{n} · \
          tests pass after the change: {}/{n} · median wall time {:.0} ms\n\n\
+         Baseline without localization (blame the newest release commit): top-1 {:.0}%.\n\n\
          | scenario | language | bug commit | top 3 suspects | top-1 | top-3 | top file | file | PR | canary fails | tests pass after | steps | tokens | ms |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---:|---:|---:|\n",
         r.top1_rate * 100.0,
@@ -415,7 +423,8 @@ pub fn render_no_model_markdown(r: &NoModelReport, command: &str) -> String {
         r.file_top1_rate * 100.0,
         r.prs_opened,
         r.tests_pass_after,
-        r.median_duration_ms
+        r.median_duration_ms,
+        r.newest_baseline_rate * 100.0
     );
     let yn = |b: bool| if b { "yes" } else { "no" };
     for x in &r.results {
