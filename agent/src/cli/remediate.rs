@@ -65,6 +65,12 @@ pub(super) struct RemediateArgs {
     /// Print the outcome (with the transcript) as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// No model: localize the failure in the release diff of a local git
+    /// repository (--repo PATH) and propose reverting the top suspect commit.
+    /// Without this flag, a model run that opens no pull request falls back
+    /// to the same revert proposal when --repo is a local git repository.
+    #[arg(long, conflicts_with = "script")]
+    no_model: bool,
     #[command(flatten)]
     llm: LlmArgs,
 }
@@ -102,6 +108,11 @@ pub(super) struct EvalRemediateArgs {
     /// Replay agent scripts from DIR/<scenario name>.json instead of a model.
     #[arg(long, value_name = "DIR")]
     remediation_scripts: Option<PathBuf>,
+    /// No model: localize the failure in the fixture's release diff and
+    /// propose reverting the top suspect commit; score suspects, files, the
+    /// PR and whether the fixture's tests pass after it.
+    #[arg(long, conflicts_with = "remediation_scripts")]
+    no_model: bool,
 }
 
 pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
@@ -111,9 +122,18 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         let ev = evidence::load_file(&f, args.limits.max_evidence_bytes)?;
         scenarios.push((f, ev));
     }
+    let r = &args.remediate;
+    if r.no_model {
+        let report = crate::remediate::eval::run_no_model(&scenarios, &r.fixtures)?;
+        let command = format!(
+            "rollwise eval --remediate --no-model --scenarios {}",
+            args.scenarios.display()
+        );
+        let markdown = crate::remediate::eval::render_no_model_markdown(&report, &command);
+        return write_reports(args, &markdown, &report);
+    }
     let rt = crate::runtime::current_thread()?;
     let _entered = rt.enter();
-    let r = &args.remediate;
     let shared = match &r.remediation_scripts {
         Some(_) => None,
         None => Some(build_model(&args.llm, None)?),
@@ -142,15 +162,23 @@ pub(super) fn eval(args: &super::EvalArgs) -> Result<ExitCode> {
         Bounds::default(),
     )?;
     let markdown = crate::remediate::eval::render_markdown(&report);
+    write_reports(args, &markdown, &report)
+}
+
+fn write_reports<T: serde::Serialize>(
+    args: &super::EvalArgs,
+    markdown: &str,
+    report: &T,
+) -> Result<ExitCode> {
     match &args.report {
-        Some(path) => std::fs::write(path, &markdown).map_err(|e| Error::Io {
+        Some(path) => std::fs::write(path, markdown).map_err(|e| Error::Io {
             what: format!("cannot write report {}", path.display()),
             source: e,
         })?,
         None => write!(std::io::stdout().lock(), "{markdown}").map_err(stdout_error)?,
     }
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+        let json = serde_json::to_string_pretty(report)?;
         std::fs::write(path, json + "\n").map_err(|e| Error::Io {
             what: format!("cannot write JSON report {}", path.display()),
             source: e,
@@ -249,6 +277,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
     let assessment = judge.assess(&ev);
     let counter = crate::logs::digest::TokenCounter::new()?;
     let digest = crate::llm::hybrid::log_digest(&judge, &counter, &ev, &assessment, 1500);
+    let logs = assessment.logs.clone();
     let verdict = judge.decide(&ev, assessment, None);
     let mut err = std::io::stderr().lock();
     if verdict.verdict != Decision::Abort && !args.force {
@@ -308,6 +337,44 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
         }
         allow
     };
+    // A local git repository has a release diff: the revert is possible.
+    let git_dir = (local.is_dir() && local.join(".git").exists()).then(|| local.to_path_buf());
+    let revert = |reader: Arc<dyn RepoReader>, writer: Arc<dyn RepoWriter>, base: String| {
+        let policy = policy_for(&ev, repo.clone(), allow.clone(), &base);
+        let target = RepoTarget {
+            policy,
+            reader,
+            writer,
+        };
+        let logs = &logs;
+        let verdict = &verdict;
+        let ev = &ev;
+        let git_dir = git_dir.clone();
+        async move {
+            let Some(dir) = git_dir else {
+                return Err(Error::Usage(
+                    "a revert proposal needs the release diff: pass --repo with a local git clone (the GitHub compare path is not built yet)".into(),
+                ));
+            };
+            crate::remediate::revert_run(ev, verdict, logs, &dir, target).await
+        }
+    };
+    if args.no_model {
+        let outcome = rt.block_on(async {
+            let base = match &args.base {
+                Some(b) => b.clone(),
+                None => reader.default_branch().await.map_err(tools_err)?,
+            };
+            let _ = writeln!(
+                err,
+                "rollwise remediate: no model: localizing and proposing a revert on {repo}{}",
+                if args.dry_run { ", dry run" } else { "" }
+            );
+            revert(reader.clone(), writer.clone(), base).await
+        })?;
+        print_outcome(&outcome, args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let model = build_model(&args.llm, args.script.as_deref())?;
     let bounds = Bounds {
         max_steps: args.max_steps,
@@ -320,7 +387,7 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
             Some(b) => b.clone(),
             None => reader.default_branch().await.map_err(tools_err)?,
         };
-        let policy = policy_for(&ev, repo.clone(), allow, &base);
+        let policy = policy_for(&ev, repo.clone(), allow.clone(), &base);
         let remediator = Remediator::new(model.model.clone(), bounds)?;
         let _ = writeln!(
             err,
@@ -336,13 +403,26 @@ pub(super) fn run(args: &RemediateArgs) -> Result<ExitCode> {
                 &digest.text,
                 RepoTarget {
                     policy,
-                    reader,
-                    writer,
+                    reader: reader.clone(),
+                    writer: writer.clone(),
                 },
                 Vec::new(),
             )
             .await
+            .map(|o| (o, base))
     })?;
+    let (outcome, base) = outcome;
+    // The model's fix did not come: the revert is the fix that is always there.
+    let outcome = if outcome.pr.is_none() && git_dir.is_some() {
+        let _ = writeln!(
+            err,
+            "rollwise remediate: the model opened no pull request ({}); proposing a revert",
+            outcome.stop.as_str()
+        );
+        rt.block_on(revert(reader, writer, base))?
+    } else {
+        outcome
+    };
     print_outcome(&outcome, args)?;
     Ok(match outcome.stop {
         crate::remediate::StopReason::Finished => ExitCode::SUCCESS,

@@ -4,6 +4,10 @@
 //! - [`agent::AgentLoop`]: the bounded model ↔ tools loop.
 //! - [`prompt`]: `prompts/agent_system.tera`, `agent_task.tera`, `pr_body.tera`.
 //! - [`digester`]: pod logs as counted, redacted templates for the kube tools.
+//! - [`localize`]: with no model, the release diff ([`release`]), the
+//!   canary's stack frames mapped to the code ([`frames`]) and the ranked
+//!   suspect commits ([`suspect`]); [`revert`] turns the top suspect into a
+//!   draft revert PR, the fix that is always available.
 //! - [`Remediator`]: one run for one (rollout, canary revision): the policy
 //!   (which repository, which branch) is fixed before the model says anything.
 //!
@@ -14,7 +18,13 @@ pub mod agent;
 pub mod config;
 pub mod digester;
 pub mod eval;
+pub mod fixture;
+pub mod frames;
+pub mod localize;
 pub mod prompt;
+pub mod release;
+pub mod revert;
+pub mod suspect;
 
 use std::sync::Arc;
 
@@ -218,6 +228,80 @@ impl Remediator {
             transcript: run.transcript,
         })
     }
+}
+
+/// The fix with no model, or when the model's run opened no pull request:
+/// localize the failure in the git repository at `git_dir` (the release
+/// between the policy's stable and canary revisions), then propose reverting
+/// the top suspect through the same guarded session a model's fix uses. The
+/// outcome's final message is the release diff and the suspects with their
+/// evidence; when no revert can be proposed it says why.
+pub async fn revert_run(
+    ev: &Evidence,
+    verdict: &Verdict,
+    logs: &crate::logs::LogReport,
+    git_dir: &std::path::Path,
+    target: RepoTarget,
+) -> Result<RemediationOutcome> {
+    let start = std::time::Instant::now();
+    let RepoTarget {
+        policy,
+        reader,
+        writer,
+    } = target;
+    let (Some(stable), Some(canary)) = (
+        policy.stable_revision.clone(),
+        policy.canary_revision.clone(),
+    ) else {
+        return Err(Error::Config(
+            "no stable and canary revision for this rollout (image tags or the rollwise.io/revision annotation): no release diff to localize in".into(),
+        ));
+    };
+    let loc = localize::localize(ev, logs, git_dir, &stable, &canary)?;
+    let top = loc
+        .top()
+        .cloned()
+        .ok_or_else(|| Error::Config(format!("the release {stable}..{canary} has no commits")))?;
+    let scratch = std::env::temp_dir();
+    let plan = revert::plan(&loc.release, &top.sha, &scratch)?;
+    let repo = policy.repo.to_string();
+    let branch = policy.branch.clone();
+    let base = policy.base.clone();
+    let ctx = TaskContext::new(ev, verdict, "", &repo, &base, 0);
+    let session = FixSession::new(
+        policy,
+        reader,
+        writer,
+        Arc::new(RedactorAdapter(Redactor::new())),
+        Arc::new(PrBody::new(ctx)?),
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    let o = revert::open_pr(&session, &plan, &loc.release, &loc.suspects).await?;
+    let state = session.state().await;
+    let mut message = loc.markdown();
+    if let Some(why) = &o.not_opened {
+        message.push_str(&format!("\n{why}\n"));
+    }
+    Ok(RemediationOutcome {
+        stop: StopReason::Finished,
+        final_message: Some(message),
+        pr: state.pr.as_ref().map(|p| PrLink {
+            url: p.url.clone(),
+            number: p.number,
+            repo: repo.clone(),
+        }),
+        pr_updated: state.pr_updated,
+        branch,
+        files_changed: state.files.keys().cloned().collect(),
+        diff: state.diff(),
+        pr_title: state.pr_title.clone(),
+        pr_body: state.pr_body.clone(),
+        steps: o.steps,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        transcript: Transcript::default(),
+    })
 }
 
 #[cfg(test)]

@@ -10,9 +10,23 @@ use crate::error::{Error, Result};
 /// human uses (and the branch says who made it).
 pub const BRANCH_PREFIX: &str = "rollwise/fix/";
 
-/// Paths a fix may never write: CI definitions run with the repository's
-/// secrets, and ownership files decide who reviews.
-const PROTECTED_PREFIXES: [&str; 3] = [".github/", ".gitlab-ci", "CODEOWNERS"];
+/// Paths a fix may never write, at any depth: CI definitions run with the
+/// repository's secrets, and ownership files decide who reviews. A directory
+/// name protects everything under it; a file name protects that file (and
+/// `.gitlab-ci*` its variants).
+const PROTECTED_DIRS: [&str; 2] = [".github", ".circleci"];
+const PROTECTED_FILES: [&str; 2] = ["CODEOWNERS", "Jenkinsfile"];
+const PROTECTED_FILE_PREFIXES: [&str; 1] = [".gitlab-ci"];
+
+fn is_protected(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some((file, dirs)) = parts.split_last() else {
+        return false;
+    };
+    dirs.iter().any(|d| PROTECTED_DIRS.contains(d))
+        || PROTECTED_FILES.contains(file)
+        || PROTECTED_FILE_PREFIXES.iter().any(|p| file.starts_with(p))
+}
 
 /// The one repository a run is for, and what may be written to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +104,7 @@ impl RepoPolicy {
                 message: format!("{path:?} is not a relative path inside the repository"),
             });
         }
-        if PROTECTED_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        if is_protected(path) {
             return Err(Error::NotAllowed(format!(
                 "{path} is protected (CI and ownership files are never changed by rollwise)"
             )));
@@ -182,9 +196,29 @@ mod tests {
         ] {
             assert!(p.check_path(bad).is_err(), "{bad}");
         }
-        assert!(matches!(
-            p.check_path(".github/workflows/ci.yml"),
-            Err(Error::NotAllowed(_))
-        ));
+        for protected in [
+            ".github/workflows/ci.yml",
+            "services/api/.github/workflows/ci.yml",
+            "CODEOWNERS",
+            "docs/CODEOWNERS",
+            ".circleci/config.yml",
+            "deploy/.circleci/config.yml",
+            "Jenkinsfile",
+            "build/Jenkinsfile",
+            ".gitlab-ci.yml",
+            "sub/.gitlab-ci.yml",
+        ] {
+            assert!(
+                matches!(p.check_path(protected), Err(Error::NotAllowed(_))),
+                "{protected}"
+            );
+        }
+        for fine in [
+            "src/github/client.rs",
+            "docs/jenkinsfile-notes.md",
+            "CODEOWNERS.md",
+        ] {
+            assert!(p.check_path(fine).is_ok(), "{fine}");
+        }
     }
 }

@@ -131,7 +131,9 @@ impl FixSession {
         self.reader.read_file(path, rev).await
     }
 
-    async fn commit(&self, message: &str, files: Vec<FileChange>) -> Result<String> {
+    /// Writes `files` as one commit on the fix branch, through the policy's
+    /// guards (allowlist, fix branch, protected paths, redaction).
+    pub async fn commit(&self, message: &str, files: Vec<FileChange>) -> Result<String> {
         let p = &self.policy;
         p.check_write(&p.branch)?;
         if files.is_empty() || files.len() > p.max_files {
@@ -198,7 +200,8 @@ impl FixSession {
         Ok(sha)
     }
 
-    async fn open_pr(&self, draft: PrDraft) -> Result<PullRequest> {
+    /// Opens (or updates) the fix branch's draft pull request.
+    pub async fn open_pr(&self, draft: PrDraft) -> Result<PullRequest> {
         let p = &self.policy;
         p.check_write(&p.branch)?;
         let mut st = self.state.lock().await;
@@ -247,7 +250,8 @@ impl FixSession {
         Ok(pr)
     }
 
-    async fn label(&self, labels: Vec<String>) -> Result<Vec<String>> {
+    /// Labels the pull request (`rollwise` always, at most five).
+    pub async fn label(&self, labels: Vec<String>) -> Result<Vec<String>> {
         let p = &self.policy;
         p.check_write(&p.branch)?;
         let mut st = self.state.lock().await;
