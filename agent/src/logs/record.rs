@@ -199,7 +199,7 @@ fn head_block(line: &str, level: Level) -> (Level, Block) {
     if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
         return (Level::Fatal, Block::GoPanic);
     }
-    if line.starts_with("thread '") && line.contains("' panicked at ") {
+    if is_rust_panic_head(line) {
         return (Level::Fatal, Block::RustPanic);
     }
     if line.starts_with("Traceback (most recent call last)") {
@@ -794,13 +794,24 @@ fn quoted_end(s: &str) -> Option<usize> {
     None
 }
 
+/// `thread 'main' panicked at src/x.rs:3:5:`, and since Rust 1.90 with the
+/// thread's id: `thread 'main' (4711) panicked at …`.
+fn is_rust_panic_head(line: &str) -> bool {
+    line.starts_with("thread '")
+        && (line.contains("' panicked at ")
+            || line
+                .split_once("' (")
+                .and_then(|(_, rest)| rest.split_once(") panicked at "))
+                .is_some_and(|(id, _)| id.bytes().all(|b| b.is_ascii_digit())))
+}
+
 /// Plain text: strips a leading timestamp, pid, level and Spring's
 /// `--- [app] [thread]` decoration; keeps the logger name.
 fn parse_plain(line: &str) -> (Level, Cow<'_, str>) {
     if line.starts_with("panic: ") || line.starts_with("fatal error: ") {
         return (Level::Fatal, Cow::Borrowed(line));
     }
-    if line.starts_with("thread '") && line.contains("' panicked at ") {
+    if is_rust_panic_head(line) {
         return (Level::Fatal, Cow::Borrowed(line));
     }
     if line.starts_with("Traceback (most recent call last)") || is_exception_line(line) {
@@ -1356,6 +1367,15 @@ mod tests {
         let r = records(&l);
         assert_eq!(r.len(), 3);
         assert_eq!((r[1].level, r[1].span), (Level::Fatal, 6));
+        // Newer Rust prints the thread's id.
+        let l2 = lines(&[
+            "thread 'main' (4711) panicked at src/ledger.rs:12:9:",
+            "attempt to subtract with overflow",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+        ]);
+        let r2 = records(&l2);
+        assert_eq!((r2.len(), r2[0].level, r2[0].span), (1, Level::Fatal, 3));
+        assert_eq!(r2[0].detail[0], "attempt to subtract with overflow");
         assert_eq!(
             r[1].detail[0],
             "called `Option::unwrap()` on a `None` value"
