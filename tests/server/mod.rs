@@ -2,6 +2,7 @@
 //! and an end-to-end run over loopback exactly as Argo's web provider calls it.
 
 mod argo;
+mod cancel;
 mod edge;
 mod hooks;
 mod routes;

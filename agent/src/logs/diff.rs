@@ -12,6 +12,7 @@
 use serde::Serialize;
 
 use super::classes::{FailureClass, classes, classes_at_error_level};
+use super::stop::Stop;
 use super::timeline::Timeline;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
@@ -535,6 +536,20 @@ fn rate_f(count: f64, total: u64) -> f64 {
 
 /// Compares every template's canary rate with its stable rate.
 pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
+    diff_until(input, cfg, &Stop::never()).unwrap_or_else(|| TemplateDiff {
+        changes: Vec::new(),
+        canary_records: input.canary_records,
+        stable_records: input.stable_records,
+        canary_pods: input.canary_pods,
+        stable_pods: input.stable_pods,
+        canary_requests: input.canary_requests,
+        stable_requests: input.stable_requests,
+        injections: Vec::new(),
+    })
+}
+
+/// [`diff`], or `None` once `stop` says so (looked at every few templates).
+pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<TemplateDiff> {
     let (nc, ns) = (input.canary_records, input.stable_records);
     let tested = input
         .templates
@@ -546,7 +561,9 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         .templates
         .iter()
         .filter(|t| t.canary > 0 || t.stable > 0)
-        .map(|t| {
+        .enumerate()
+        .take_while(|(i, _)| !stop.is_stopped_at(*i))
+        .map(|(_, t)| {
             // Keywords come from the template and the detail lines of the first
             // exemplar, never from the head line's variable parts (a search query
             // that says "failed" is not a failure).
@@ -631,6 +648,9 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             }
         })
         .collect();
+    if stop.is_stopped() {
+        return None;
+    }
     mark_new_classes(&mut changes, nc, ns, cfg);
     changes.sort_by(|a, b| {
         tier(a)
@@ -641,7 +661,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             .then(a.template.cmp(&b.template))
     });
     let injections = merge_injections(input, &changes_injections(&changes));
-    TemplateDiff {
+    Some(TemplateDiff {
         changes,
         canary_records: nc,
         stable_records: ns,
@@ -650,7 +670,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         canary_requests: input.canary_requests,
         stable_requests: input.stable_requests,
         injections,
-    }
+    })
 }
 
 /// Sets `class_new` from the per-class totals of both sides.

@@ -215,8 +215,15 @@ fn start(
                 Arc::clone(&st2.permits).acquire_owned(),
             )
             .await;
-            let Ok(Ok(_permit)) = queued else {
+            let Ok(Ok(permit)) = queued else {
                 tracing::warn!("no analysis slot came free within the analysis timeout");
+                let why = format!(
+                    "no analysis slot came free within {}s (the server is overloaded)",
+                    st2.analysis_timeout.as_secs()
+                );
+                let rec = unjudged(ticket.id.clone(), origin, &input, why);
+                ticket.finish(Arc::clone(&rec));
+                st2.history.insert(rec, None).await;
                 return;
             };
             let digest = ticket.key().digest();
@@ -228,7 +235,7 @@ fn start(
                 ticket.finish(rec);
                 return;
             }
-            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra).await;
+            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra, permit).await;
             // The verdict is answered first; the history follows.
             ticket.finish(Arc::clone(&rec));
             st2.history.insert(Arc::clone(&rec), Some(&digest)).await;
@@ -308,26 +315,11 @@ async fn analyse(
     origin: Origin,
     input: Input,
     extra: Option<String>,
+    slot: tokio::sync::OwnedSemaphorePermit,
 ) -> Arc<AnalysisRecord> {
     let started = Instant::now();
     st.metrics.in_flight().inc();
-    let fallback = match &input {
-        Input::Gather(g) => RolloutSummary {
-            scenario: format!("{}/{}", g.namespace, g.rollout),
-            namespace: g.namespace.clone(),
-            name: g.rollout.clone(),
-            canary_hash: match &g.canary {
-                PodSelector::Hash(h) => Some(h.clone()),
-                _ => None,
-            },
-            stable_hash: match &g.stable {
-                PodSelector::Hash(h) => Some(h.clone()),
-                _ => None,
-            },
-            canary_image: None,
-        },
-        Input::Bundle(ev) => RolloutSummary::of(ev),
-    };
+    let fallback = fallback_summary(&input);
     let work = async {
         let ev = match input {
             Input::Bundle(ev) => ev,
@@ -339,7 +331,11 @@ async fn analyse(
                 },
             },
         };
-        let judged = st.analyzer.analyze(Arc::clone(&ev), extra).await;
+        let until = started + st.analysis_timeout;
+        let judged = st
+            .analyzer
+            .analyze(Arc::clone(&ev), extra, until, Some(slot))
+            .await;
         Ok((ev, judged))
     };
     let (verdict, ev, templates) = match tokio::time::timeout(st.analysis_timeout, work).await {
@@ -373,6 +369,35 @@ async fn analyse(
     Arc::new(AnalysisRecord::new(
         id, origin, created, verdict, &ev, templates,
     ))
+}
+
+/// Who the analysis is about, before any evidence is in.
+fn fallback_summary(input: &Input) -> RolloutSummary {
+    match input {
+        Input::Gather(g) => RolloutSummary {
+            scenario: format!("{}/{}", g.namespace, g.rollout),
+            namespace: g.namespace.clone(),
+            name: g.rollout.clone(),
+            canary_hash: match &g.canary {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            stable_hash: match &g.stable {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            canary_image: None,
+        },
+        Input::Bundle(ev) => RolloutSummary::of(ev),
+    }
+}
+
+/// The record of an analysis that never ran: inconclusive, saying why.
+fn unjudged(id: String, origin: Origin, input: &Input, why: String) -> Arc<AnalysisRecord> {
+    let verdict = Verdict::could_not_judge(fallback_summary(input), why);
+    let created = jiff::Timestamp::now().as_millisecond();
+    let ev = Arc::new(empty_evidence(&verdict.rollout));
+    Arc::new(AnalysisRecord::new(id, origin, created, verdict, &ev, None))
 }
 
 /// The record of an analysis that had no evidence (gathering failed).
@@ -559,9 +584,9 @@ pub async fn verdicts(
                 Origin::Verdicts,
                 Input::Bundle(Arc::new(ev)),
                 None,
+                permit,
             )
             .await;
-            drop(permit);
             st2.history.insert(Arc::clone(&rec), None).await;
             let _ = tx.send(Arc::clone(&rec));
             after(&st2, rec);
