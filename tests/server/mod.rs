@@ -5,6 +5,7 @@ mod argo;
 mod cancel;
 mod edge;
 mod hooks;
+mod queue;
 mod routes;
 
 use std::collections::HashMap;

@@ -197,7 +197,8 @@ async fn run_keyed(
 /// task queues for an analysis slot: the caller waits for the verdict up to
 /// its deadline (then 503 with Retry-After, and the analysis keeps its place
 /// so the retry finds it done); a task still without a slot after the
-/// analysis timeout gives up, and its callers are told to retry.
+/// analysis timeout is answered inconclusive, like one that ran out of time.
+/// With the queue full, nothing is started: 503 `queue_full`.
 fn start(
     st: &Arc<AppState>,
     ticket: Ticket,
@@ -205,16 +206,21 @@ fn start(
     input: Input,
     extra: Option<String>,
 ) -> Result<tokio::sync::watch::Receiver<cache::Outcome>, ApiError> {
+    let place = st
+        .queue
+        .enter()
+        .ok_or_else(|| ApiError::queue_full(retry_after(st)))?;
     let rx = ticket.subscribe();
     let st2 = Arc::clone(st);
     let span = tracing::info_span!("analysis", id = %ticket.id, origin = ?origin);
     tokio::spawn(
         async move {
-            let queued = tokio::time::timeout(
-                st2.analysis_timeout,
-                Arc::clone(&st2.permits).acquire_owned(),
-            )
-            .await;
+            let _place = place;
+            // The analysis timeout counts from here: waiting is part of it.
+            let until = Instant::now() + st2.analysis_timeout;
+            let queued =
+                tokio::time::timeout_at(until.into(), Arc::clone(&st2.permits).acquire_owned())
+                    .await;
             let Ok(Ok(permit)) = queued else {
                 tracing::warn!("no analysis slot came free within the analysis timeout");
                 let why = format!(
@@ -235,7 +241,8 @@ fn start(
                 ticket.finish(rec);
                 return;
             }
-            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra, permit).await;
+            let run = (permit, until);
+            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra, run).await;
             // The verdict is answered first; the history follows.
             ticket.finish(Arc::clone(&rec));
             st2.history.insert(Arc::clone(&rec), Some(&digest)).await;
@@ -315,7 +322,7 @@ async fn analyse(
     origin: Origin,
     input: Input,
     extra: Option<String>,
-    slot: tokio::sync::OwnedSemaphorePermit,
+    (slot, until): (tokio::sync::OwnedSemaphorePermit, Instant),
 ) -> Arc<AnalysisRecord> {
     let started = Instant::now();
     st.metrics.in_flight().inc();
@@ -331,14 +338,13 @@ async fn analyse(
                 },
             },
         };
-        let until = started + st.analysis_timeout;
         let judged = st
             .analyzer
             .analyze(Arc::clone(&ev), extra, until, Some(slot))
             .await;
         Ok((ev, judged))
     };
-    let (verdict, ev, templates) = match tokio::time::timeout(st.analysis_timeout, work).await {
+    let (verdict, ev, templates) = match tokio::time::timeout_at(until.into(), work).await {
         Ok(Ok((ev, j))) => (j.verdict, Some(ev), j.templates),
         Ok(Err(why)) => (Verdict::could_not_judge(fallback, why), None, None),
         Err(_) => (
@@ -554,6 +560,7 @@ pub async fn verdicts(
     let deadline = deadline_of(&st, &headers);
     let until = tokio::time::Instant::now() + deadline;
     let retry = retry_after(&st);
+    let place = st.queue.enter().ok_or(ApiError::queue_full(retry))?;
     let permit = tokio::time::timeout_at(until, Arc::clone(&st.permits).acquire_owned())
         .await
         .map_err(|_| ApiError::overloaded(retry))?
@@ -578,13 +585,15 @@ pub async fn verdicts(
     let task_id = id.clone();
     tokio::spawn(
         async move {
+            let _place = place;
+            let run = (permit, Instant::now() + st2.analysis_timeout);
             let rec = analyse(
                 &st2,
                 task_id,
                 Origin::Verdicts,
                 Input::Bundle(Arc::new(ev)),
                 None,
-                permit,
+                run,
             )
             .await;
             st2.history.insert(Arc::clone(&rec), None).await;
