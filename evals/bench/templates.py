@@ -47,7 +47,7 @@ def run(binary, n):
         user, sys_, rss_kb, wall = p.stderr.strip().splitlines()[-1].split()
         v = json.loads(p.stdout) if p.returncode == 0 else {}
         text = json.dumps(v)
-        capped = "template" in text and ("cap" in text or "limit" in text)
+        capped = "log template cap reached" in text
         return (f"| {n:,} | {float(user) + float(sys_):.2f} s | {int(rss_kb) // 1024} MB | "
                 f"{float(wall):.2f} s | {v.get('verdict')} | {capped} |")
     finally:
