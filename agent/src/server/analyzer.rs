@@ -171,7 +171,7 @@ fn assess(
         (Some(l), Some(c)) if !stop.is_stopped() => {
             let mut d = log_digest(judge, c, ev, &a, l.config().digest_tokens);
             if let Some(x) = extra.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
-                let x = judge.log_analyzer().redactor().clip(x, 500);
+                let x = crate::fence::field(&judge.log_analyzer().redactor().clip(x, 500));
                 d.text
                     .push_str("\n\nOperator context (from the AnalysisTemplate): ");
                 d.text.push_str(&x);
