@@ -13,9 +13,9 @@
 //!   overrides and isolates, variation selectors, tag characters) are removed,
 //!   so whatever the model could read as a marker is checked as one.
 //! - **Markers.** `</` is written `<\/`, so no closing tag of any name (a
-//!   homoglyph in the name included) can be formed; a fence name
-//!   (`untrusted-…`) is spelt `untrusted_…`; a run of three backticks or more
-//!   is spaced out.
+//!   homoglyph in the name included) can be formed; `<untrusted` is written
+//!   `<\untrusted` and a fence name (`untrusted-…`) is spelt `untrusted_…`,
+//!   so no fence opens either; a run of three backticks or more is spaced out.
 //! - **Line structure.** A [`field`] is one line: line breaks (`\n`, `\r`,
 //!   U+2028, U+2029, U+0085) and other control characters are escaped as
 //!   `\n`, `\r`, `\u{…}`, and a leading `#` as `\#`, so a field cannot start
@@ -89,6 +89,9 @@ fn markers(s: &str) -> String {
         if rest.starts_with("</") {
             out.push_str("<\\/");
             i += 2;
+        } else if rest.len() >= 10 && rest.as_bytes()[..10].eq_ignore_ascii_case(b"<untrusted") {
+            out.push_str("<\\");
+            i += 1;
         } else if bytes[i] == b'`' {
             let run = rest.bytes().take_while(|&b| b == b'`').count();
             if run >= 3 {
@@ -193,7 +196,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(field("<untrusted-data>"), "<untrusted_data>");
+        assert_eq!(field("<untrusted-data>"), "<\\untrusted_data>");
     }
 
     #[test]
