@@ -45,7 +45,7 @@ impl Stop {
     /// [`Stop::is_stopped`] for the `i`-th item of a loop, looked at only
     /// every [`CHECK_EVERY`] items.
     pub fn is_stopped_at(&self, i: usize) -> bool {
-        i % CHECK_EVERY == 0 && self.is_stopped()
+        i.is_multiple_of(CHECK_EVERY) && self.is_stopped()
     }
 }
 
