@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod eval;
 pub mod evidence;
+pub mod fence;
 pub mod gather;
 pub mod judge;
 pub mod llm;

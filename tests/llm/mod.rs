@@ -3,6 +3,7 @@
 //! everything" guarantee, and one real run against the bundled local model.
 
 mod fake;
+mod fencing;
 mod local;
 mod snapshots;
 

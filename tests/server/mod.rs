@@ -2,8 +2,10 @@
 //! and an end-to-end run over loopback exactly as Argo's web provider calls it.
 
 mod argo;
+mod cancel;
 mod edge;
 mod hooks;
+mod queue;
 mod routes;
 
 use std::collections::HashMap;

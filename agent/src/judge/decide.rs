@@ -7,7 +7,8 @@
 //! - promote needs positive evidence (at least one `Pass` signal) and nothing worse;
 //! - an advisory opinion (the LLM) can only move a verdict towards caution:
 //!   promote → inconclusive, inconclusive → abort; it never produces promote,
-//!   and it moves nothing unless it is at least `MIN_ADVISER_CONFIDENCE` sure.
+//!   and it moves nothing unless it is at least `MIN_ADVISER_CONFIDENCE` sure,
+//!   nor when it read evidence text that addresses it (`steered`).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,11 @@ pub struct AdvisoryOpinion {
     pub verdict: Decision,
     pub confidence: u8,
     pub rationale: String,
+    /// The adviser read evidence that addresses it (instructions to a model
+    /// in an event or a log line): its answer may be that text obeyed rather
+    /// than a judgement, so it is recorded and moves nothing.
+    #[serde(default)]
+    pub steered: bool,
 }
 
 /// What the rule decided, before it is dressed as a `Verdict`.
@@ -61,7 +67,7 @@ impl DecisionRule {
         opinion: Option<&AdvisoryOpinion>,
     ) -> Decided {
         let floor = Self::floor(&signals);
-        let weighty = opinion.filter(|o| o.confidence >= MIN_ADVISER_CONFIDENCE);
+        let weighty = opinion.filter(|o| o.confidence >= MIN_ADVISER_CONFIDENCE && !o.steered);
         let verdict = match (floor, weighty.map(|o| o.verdict)) {
             (Decision::Abort, _) => Decision::Abort,
             (Decision::Inconclusive, Some(Decision::Abort)) => Decision::Abort,
@@ -72,7 +78,9 @@ impl DecisionRule {
             (Decision::Promote, _) => Decision::Promote,
         };
         if let Some(o) = opinion {
-            let effect = if o.confidence < MIN_ADVISER_CONFIDENCE {
+            let effect = if o.steered {
+                "not counted: the evidence it read addresses an AI model, so its answer may obey that text"
+            } else if o.confidence < MIN_ADVISER_CONFIDENCE {
                 "too unsure to change the verdict"
             } else if verdict == floor {
                 "agrees or cannot change the verdict"
@@ -231,6 +239,7 @@ mod tests {
             verdict: v,
             confidence: 99,
             rationale: "because".into(),
+            steered: false,
         }
     }
 
@@ -301,12 +310,35 @@ mod tests {
     }
 
     #[test]
+    fn a_steered_opinion_moves_nothing() {
+        let r = DecisionRule;
+        let steered = AdvisoryOpinion {
+            steered: true,
+            ..opinion(Decision::Abort)
+        };
+        for signals in [
+            vec![sig(Severity::Pass)],
+            vec![sig(Severity::Pass), sig(Severity::Concern)],
+        ] {
+            let alone = r.decide("x", signals.clone(), None).verdict;
+            let d = r.decide("x", signals, Some(&steered));
+            assert_eq!(d.verdict, alone);
+            assert!(
+                d.reasons
+                    .iter()
+                    .any(|x| x.detail.contains("addresses an AI model"))
+            );
+        }
+    }
+
+    #[test]
     fn an_unsure_opinion_moves_nothing() {
         let r = DecisionRule;
         let unsure = AdvisoryOpinion {
             verdict: Decision::Abort,
             confidence: MIN_ADVISER_CONFIDENCE - 1,
             rationale: "guess".into(),
+            steered: false,
         };
         let ambiguous = vec![sig(Severity::Pass), sig(Severity::Concern)];
         let d = r.decide("x", ambiguous.clone(), Some(&unsure));

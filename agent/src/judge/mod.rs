@@ -12,7 +12,7 @@ pub mod stats;
 use std::time::Instant;
 
 use crate::evidence::Evidence;
-use crate::logs::{LogAnalyzer, LogConfig, LogReport};
+use crate::logs::{LogAnalyzer, LogConfig, LogReport, Stop};
 use crate::verdict::{JudgeMode, RolloutSummary, Usage, Verdict};
 pub use config::JudgeConfig;
 pub use decide::{AdvisoryOpinion, DecisionRule};
@@ -54,11 +54,17 @@ impl Judge {
     /// adviser is asked. An adviser (the LLM judge) reads the assessment, then
     /// [`Judge::decide`] combines both.
     pub fn assess(&self, ev: &Evidence) -> Assessment {
+        self.assess_until(ev, &Stop::never())
+    }
+
+    /// [`Judge::assess`], the logs given up once `stop` says so (see
+    /// [`LogAnalyzer::analyze_until`]); the caller checks `stop` afterwards.
+    pub fn assess_until(&self, ev: &Evidence, stop: &Stop) -> Assessment {
         let started = Instant::now();
         let (metrics, mut signals) = metrics::judge_metrics(ev, &self.cfg);
         signals.extend(pods::pod_signals(ev, &self.cfg, self.logs.redactor()));
         signals.extend(evidence_signals::evidence_signals(ev, &self.cfg));
-        let logs = self.logs.analyze(ev);
+        let logs = self.logs.analyze_until(ev, stop);
         signals.extend(logs.signals.iter().cloned());
         // The adviser reads these details before `decide` runs: redact them now.
         redact_details(&mut signals, self.logs.redactor());

@@ -139,9 +139,15 @@ impl LlmJudge {
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         let model = self.model.name().to_owned();
+        // Text in the evidence that gives a model instructions may be what
+        // the answer obeys: such an answer is kept as a reason, not counted.
+        let steered = super::prompt::addressed_to_model(ev) > 0 || a.logs.diff.has_injection();
         match outcome {
             Ok(reply) => Advice::Opinion {
-                opinion: opinion_from(&reply),
+                opinion: AdvisoryOpinion {
+                    steered,
+                    ..opinion_from(&reply)
+                },
                 model,
                 usage,
             },
@@ -244,6 +250,7 @@ fn opinion_from(r: &LlmReply) -> AdvisoryOpinion {
         verdict: r.verdict.into(),
         confidence: u8::try_from(r.confidence.min(100)).unwrap_or(100),
         rationale,
+        steered: false,
     }
 }
 

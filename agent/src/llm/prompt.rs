@@ -278,7 +278,9 @@ impl PromptContext {
             digest: if digest.trim().is_empty() {
                 "(no log lines were gathered)".to_owned()
             } else {
-                fence_safe(digest)
+                // Its evidence went through `fence_safe` field by field; its
+                // fences and headings are rollwise's own.
+                crate::fence::visible(digest)
             },
             digest_truncated,
             addressed_to_model,
@@ -298,7 +300,8 @@ impl PromptContext {
     pub fn with_seed_baseline_log(mut self, ev: &Evidence) -> Self {
         if let Some(first) = ev.logs.canary.first() {
             self.baseline_pod = fence_safe(&first.pod);
-            self.baseline_log = fence_safe(&first.lines.join("\n"));
+            let lines: Vec<String> = first.lines.iter().map(|l| fence_safe(l)).collect();
+            self.baseline_log = lines.join("\n");
         } else {
             self.baseline_pod = "(none)".into();
             self.baseline_log = "(no canary logs)".into();
@@ -307,23 +310,11 @@ impl PromptContext {
     }
 }
 
-/// Data cannot close or open the fence the prompt puts around it: the tag name
-/// is altered wherever it appears inside evidence text.
+/// One evidence string as a prompt quotes it: on one line, unable to close
+/// or open a fence, start a heading or a code block, in plain or look-alike
+/// characters (see [`crate::fence::field`]).
 pub fn fence_safe(s: &str) -> String {
-    if s.to_ascii_lowercase().contains("untrusted-data") {
-        let mut out = String::with_capacity(s.len());
-        let lower = s.to_ascii_lowercase();
-        let mut i = 0;
-        while let Some(pos) = lower[i..].find("untrusted-data") {
-            out.push_str(&s[i..i + pos]);
-            out.push_str("untrusted_data");
-            i += pos + "untrusted-data".len();
-        }
-        out.push_str(&s[i..]);
-        out
-    } else {
-        s.to_owned()
-    }
+    crate::fence::field(s)
 }
 
 fn clip(s: &str, max: usize) -> String {

@@ -6,13 +6,14 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::diff::{self, DiffConfig, DiffInput, InjectionScan, TemplateCounts, TemplateDiff};
-use super::miner::{MinerConfig, TemplateId, TemplateMiner};
+use super::miner::{Budget, CapCounts, MinerConfig, OVERFLOW_TEMPLATE, TemplateId, TemplateMiner};
 use super::record::{Level, LogRecord, records};
+use super::stop::Stop;
 use super::timeline::{
     DEFAULT_STARTUP_SHARE, PodClock, TimelineTally, is_ready_line, parse_rfc3339, parse_timestamp,
 };
 use crate::evidence::{Evidence, PodLogs, PodStatus, Side};
-use crate::judge::signal::Signal;
+use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::redact::Redactor;
 
 /// Exemplar lines kept per template: enough to show a person, bounded memory.
@@ -32,8 +33,70 @@ pub struct LogConfig {
 pub struct LogReport {
     pub diff: TemplateDiff,
     pub templates: usize,
+    /// Records the miner's caps sent to the overflow template.
+    #[serde(skip_serializing_if = "CapCounts::is_zero")]
+    pub caps: CapCounts,
     #[serde(skip)]
     pub signals: Vec<Signal>,
+}
+
+impl LogReport {
+    /// What is known when the analysis was stopped before it finished:
+    /// nothing about the logs, which is itself a concern.
+    fn stopped(ev: &Evidence) -> Self {
+        let count = |pods: &[PodLogs]| pods.iter().filter(|p| !p.lines.is_empty()).count();
+        LogReport {
+            diff: TemplateDiff {
+                changes: Vec::new(),
+                canary_records: 0,
+                stable_records: 0,
+                canary_pods: count(&ev.logs.canary),
+                stable_pods: count(&ev.logs.stable),
+                canary_requests: ev.traffic.and_then(|t| t.canary_requests),
+                stable_requests: ev.traffic.and_then(|t| t.stable_requests),
+                injections: Vec::new(),
+            },
+            templates: 0,
+            caps: CapCounts::default(),
+            signals: vec![Signal::new(
+                SignalSource::Log,
+                Severity::Concern,
+                "the log analysis was stopped before it finished (out of time), so the logs were not judged (no data)",
+                "logs",
+                90,
+            )],
+        }
+    }
+}
+
+/// The concern that the template caps were reached: the records past them
+/// share one catch-all template, so new shapes among them are not told
+/// apart and the diff cannot vouch for the logs.
+fn cap_signal(caps: &CapCounts, cfg: &MinerConfig) -> Signal {
+    let mut which = Vec::new();
+    if caps.pod > 0 {
+        which.push(format!("{} per pod", cfg.max_templates_per_pod));
+    }
+    if caps.version > 0 {
+        which.push(format!("{} per version", cfg.max_templates_per_version));
+    }
+    if caps.leaf > 0 {
+        which.push(format!("{} of one shape", cfg.max_leaf_templates));
+    }
+    if caps.total > 0 {
+        which.push(format!("{} in all", cfg.max_templates));
+    }
+    Signal::new(
+        SignalSource::Log,
+        Severity::Concern,
+        format!(
+            "log template cap reached: {} record(s) past {} templates went into one catch-all template (\"{OVERFLOW_TEMPLATE}\"), so the logs are only partly judged (insufficient data)",
+            caps.messages(),
+            which.join(", ")
+        ),
+        "logs",
+        80,
+    )
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +132,17 @@ impl LogAnalyzer {
     }
 
     pub fn analyze(&self, ev: &Evidence) -> LogReport {
+        self.analyze_until(ev, &Stop::never())
+    }
+
+    /// [`LogAnalyzer::analyze`], given up once `stop` says so: then the
+    /// report says only that the logs were not judged.
+    pub fn analyze_until(&self, ev: &Evidence, stop: &Stop) -> LogReport {
+        self.analyze_or_stop(ev, stop)
+            .unwrap_or_else(|| LogReport::stopped(ev))
+    }
+
+    fn analyze_or_stop(&self, ev: &Evidence, stop: &Stop) -> Option<LogReport> {
         let mut miner = TemplateMiner::new(self.cfg.miner.clone());
         // Keyed by level too: the same words at ERROR and at DEBUG are different facts.
         let mut tallies: FxHashMap<(TemplateId, Level), Tally> = FxHashMap::default();
@@ -80,8 +154,13 @@ impl LogAnalyzer {
             (Side::Canary, &ev.logs.canary),
             (Side::Stable, &ev.logs.stable),
         ] {
+            let mut budget = Budget::version(&self.cfg.miner);
             for (pod_index, pod) in pods.iter().enumerate() {
-                for line in &pod.lines {
+                budget = budget.next_pod(&self.cfg.miner);
+                for (i, line) in pod.lines.iter().enumerate() {
+                    if stop.is_stopped_at(i) {
+                        return None;
+                    }
                     injections.add(line, side == Side::Canary, |l| {
                         self.redactor
                             .redact(l)
@@ -98,12 +177,12 @@ impl LogAnalyzer {
                 };
                 let clock = pod_clock(pod, &recs, (&positions, timed), status);
                 records_per_side[side as usize] += self.tally_pod(
-                    &mut miner,
+                    (&mut miner, &mut budget, stop),
                     &mut tallies,
                     (side, pod_index),
                     pod,
                     (&recs, &positions, &clock),
-                );
+                )?;
                 if side == Side::Canary {
                     clocks.push(clock);
                 }
@@ -135,28 +214,37 @@ impl LogAnalyzer {
             stable_requests: ev.traffic.and_then(|t| t.stable_requests),
             injections: injections.finish(),
         };
-        let diff = diff::diff(&input, &self.cfg.diff);
-        let signals = diff::log_signals(&diff, &self.cfg.diff);
-        LogReport {
+        let diff = diff::diff_until(&input, &self.cfg.diff, stop)?;
+        let mut signals = diff::log_signals(&diff, &self.cfg.diff);
+        let caps = miner.caps();
+        if caps.messages() > 0 {
+            signals.push(cap_signal(&caps, &self.cfg.miner));
+        }
+        Some(LogReport {
             diff,
             templates: miner.len(),
+            caps,
             signals,
-        }
+        })
     }
 
-    /// Mine one pod's records into the tallies; returns how many records it had.
+    /// Mine one pod's records into the tallies within `budget`; returns how
+    /// many records it had, `None` if stopped.
     fn tally_pod(
         &self,
-        miner: &mut TemplateMiner,
+        (miner, budget, stop): (&mut TemplateMiner, &mut Budget, &Stop),
         tallies: &mut FxHashMap<(TemplateId, Level), Tally>,
         (side, pod_index): (Side, usize),
         pod: &PodLogs,
         (recs, positions, clock): (&[LogRecord<'_>], &[f64], &PodClock),
-    ) -> u64 {
+    ) -> Option<u64> {
         let mut n = 0;
         for (rec, &at) in recs.iter().zip(positions) {
+            if stop.is_stopped_at(n) {
+                return None;
+            }
             n += 1;
-            let id = miner.add(&rec.message);
+            let id = miner.add_within(&rec.message, budget);
             let t = tallies.entry((id, rec.level)).or_default();
             match side {
                 Side::Canary => {
@@ -199,7 +287,7 @@ impl LogAnalyzer {
                 }
             }
         }
-        n
+        Some(n as u64)
     }
 }
 

@@ -12,6 +12,7 @@
 use serde::Serialize;
 
 use super::classes::{FailureClass, classes, classes_at_error_level};
+use super::stop::Stop;
 use super::timeline::Timeline;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::judge::stats::rate_greater_p;
@@ -533,7 +534,6 @@ fn rate_f(count: f64, total: u64) -> f64 {
     }
 }
 
-/// Compares every template's canary rate with its stable rate.
 /// A template's message without its `key=value` fields, wildcards and a
 /// leading logger name (`thumbs::decode:`, `[refunds.api]`, which JSON formats
 /// carry in a field of their own), lowercase: what it says, not the context it
@@ -566,23 +566,30 @@ fn message_core(template: &str) -> Option<String> {
 /// format). Their counts then compare as one template instead of a "novel"
 /// one and a "gone" one. Templates seen on both sides are left as they are.
 fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
-    let cores: Vec<Option<String>> = templates
-        .iter()
-        .map(|t| message_core(&t.template))
-        .collect();
+    // Stable-only templates by (level, message core).
+    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, String), Vec<usize>> =
+        rustc_hash::FxHashMap::default();
+    for (j, u) in templates.iter().enumerate() {
+        if u.canary == 0
+            && u.stable > 0
+            && let Some(core) = message_core(&u.template)
+        {
+            stable_only.entry((u.level, core)).or_default().push(j);
+        }
+    }
     let mut merged_into: Vec<Option<usize>> = vec![None; templates.len()];
-    for (i, t) in templates.iter().enumerate() {
-        let Some(core) = cores[i].as_ref().filter(|_| t.canary > 0 && t.stable == 0) else {
-            continue;
-        };
-        for (j, u) in templates.iter().enumerate() {
-            if merged_into[j].is_none()
-                && u.canary == 0
-                && u.stable > 0
-                && u.level == t.level
-                && cores[j].as_ref() == Some(core)
-            {
-                merged_into[j] = Some(i);
+    if !stable_only.is_empty() {
+        for (i, t) in templates.iter().enumerate() {
+            if t.canary == 0 || t.stable > 0 {
+                continue;
+            }
+            let Some(core) = message_core(&t.template) else {
+                continue;
+            };
+            if let Some(js) = stable_only.remove(&(t.level, core)) {
+                for j in js {
+                    merged_into[j] = Some(i);
+                }
             }
         }
     }
@@ -599,7 +606,22 @@ fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
         .collect()
 }
 
+/// Compares every template's canary rate with its stable rate.
 pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
+    diff_until(input, cfg, &Stop::never()).unwrap_or_else(|| TemplateDiff {
+        changes: Vec::new(),
+        canary_records: input.canary_records,
+        stable_records: input.stable_records,
+        canary_pods: input.canary_pods,
+        stable_pods: input.stable_pods,
+        canary_requests: input.canary_requests,
+        stable_requests: input.stable_requests,
+        injections: Vec::new(),
+    })
+}
+
+/// [`diff`], or `None` once `stop` says so (looked at every few templates).
+pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<TemplateDiff> {
     let paired = pair_across_shapes(&input.templates);
     let input = &DiffInput {
         templates: paired,
@@ -616,7 +638,9 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         .templates
         .iter()
         .filter(|t| t.canary > 0 || t.stable > 0)
-        .map(|t| {
+        .enumerate()
+        .take_while(|(i, _)| !stop.is_stopped_at(*i))
+        .map(|(_, t)| {
             // Keywords come from the template and the detail lines of the first
             // exemplar, never from the head line's variable parts (a search query
             // that says "failed" is not a failure).
@@ -701,6 +725,9 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             }
         })
         .collect();
+    if stop.is_stopped() {
+        return None;
+    }
     mark_new_classes(&mut changes, nc, ns, cfg);
     changes.sort_by(|a, b| {
         tier(a)
@@ -711,7 +738,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
             .then(a.template.cmp(&b.template))
     });
     let injections = merge_injections(input, &changes_injections(&changes));
-    TemplateDiff {
+    Some(TemplateDiff {
         changes,
         canary_records: nc,
         stable_records: ns,
@@ -720,7 +747,7 @@ pub fn diff(input: &DiffInput, cfg: &DiffConfig) -> TemplateDiff {
         canary_requests: input.canary_requests,
         stable_requests: input.stable_requests,
         injections,
-    }
+    })
 }
 
 /// Sets `class_new` from the per-class totals of both sides.

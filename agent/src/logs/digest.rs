@@ -14,6 +14,7 @@ use tiktoken_rs::CoreBPE;
 
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
+use crate::fence::field as q;
 use crate::judge::signal::{Severity, Signal, SignalSource};
 use crate::logs::diff::{Change, LogLevel, TemplateChange, TemplateDiff, exemplar_lines};
 use crate::redact::Redactor;
@@ -122,24 +123,10 @@ struct Item {
     alt: Option<String>,
 }
 
-/// Puts untrusted text inside a fence, neutralising any fence marker in it.
+/// Puts untrusted text inside a fence, neutralising any fence marker in it
+/// (see [`crate::fence`]), so `</untrusted-log-data>` inside a log line closes nothing.
 fn fence(body: &str) -> String {
-    format!("{FENCE_OPEN}\n{}\n{FENCE_CLOSE}", neutralise(body))
-}
-
-/// Replaces every case-insensitive occurrence of the fence name with an inert
-/// spelling, so `</untrusted-log-data>` inside a log line closes nothing.
-fn neutralise(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (i, _) in lower.match_indices(FENCE_NAME) {
-        out.push_str(&text[last..i]);
-        out.push_str("untrusted_log_data");
-        last = i + FENCE_NAME.len();
-    }
-    out.push_str(&text[last..]);
-    out
+    format!("{FENCE_OPEN}\n{}\n{FENCE_CLOSE}", crate::fence::block(body))
 }
 
 fn num(x: Option<f64>) -> String {
@@ -153,7 +140,7 @@ fn num(x: Option<f64>) -> String {
 
 fn header(ev: &Evidence, diff: &TemplateDiff) -> String {
     let r = &ev.rollout;
-    let mut s = format!("# Canary step digest: {}/{}\n", r.namespace, r.name);
+    let mut s = format!("# Canary step digest: {}/{}\n", q(&r.namespace), q(&r.name));
     let step = r.step.map_or("?".to_owned(), |s| s.to_string());
     let weight = r.canary_weight.map_or("?".to_owned(), |w| format!("{w}%"));
     s.push_str(&format!("step {step}, canary traffic weight {weight}\n"));
@@ -180,7 +167,7 @@ fn header(ev: &Evidence, diff: &TemplateDiff) -> String {
 /// header lines dropped under a small budget (a local model's).
 fn provenance(ev: &Evidence) -> String {
     let r = &ev.rollout;
-    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".to_owned());
+    let opt = |o: &Option<String>| o.as_deref().map_or_else(|| "?".to_owned(), q);
     let mut s = format!(
         "images: canary {} (hash {}), stable {} (hash {})",
         opt(&r.canary_image),
@@ -189,7 +176,7 @@ fn provenance(ev: &Evidence) -> String {
         opt(&r.stable_hash)
     );
     if let Some(w) = &ev.window {
-        s.push_str(&format!("\nwindow: {} .. {}", w.start, w.end));
+        s.push_str(&format!("\nwindow: {} .. {}", q(&w.start), q(&w.end)));
     }
     s
 }
@@ -229,9 +216,9 @@ fn template_item(
         head.push_str(&format!("; keywords: {}", c.keywords.join(", ")));
     }
     let template = r.clip(&c.template, quote);
-    let mut body = format!("template: {template}");
+    let mut body = format!("template: {}", q(&template));
     if let Some(cause) = &c.cause {
-        body.push_str(&format!("\ncause: {}", r.clip(cause, quote)));
+        body.push_str(&format!("\ncause: {}", q(&r.clip(cause, quote))));
     }
     // Head lines only (the cause line stands for the detail); a template
     // without variable parts is its own example, so skip the repeat.
@@ -241,7 +228,7 @@ fn template_item(
         .filter_map(|e| exemplar_lines(e).next())
         .map(|e| r.clip(e, quote));
     for e in heads.filter(|e| *e != template).take(exemplars) {
-        body.push_str(&format!("\nexample: {e}"));
+        body.push_str(&format!("\nexample: {}", q(&e)));
     }
     format!("{head}\n{}", fence(&body))
 }
@@ -258,14 +245,14 @@ fn level_word(c: &TemplateChange) -> &'static str {
 fn metric_row(m: &MetricResult) -> String {
     let mut s = format!(
         "- {}{}: {} — canary median {} vs stable median {}",
-        m.name,
+        q(&m.name),
         if m.critical { " (critical)" } else { "" },
         m.outcome.as_str(),
         num(m.canary_median),
         num(m.stable_median)
     );
     if let Some(u) = &m.unit {
-        s.push_str(&format!(" {u}"));
+        s.push_str(&format!(" {}", q(u)));
     }
     if let Some(r) = m.ratio {
         s.push_str(&format!(", ratio ×{r:.2}"));
@@ -273,7 +260,7 @@ fn metric_row(m: &MetricResult) -> String {
     if let Some(p) = m.p_value {
         s.push_str(&format!(", p={p:.2e}"));
     }
-    s.push_str(&format!(", tolerance {}; {}", m.tolerance, m.note));
+    s.push_str(&format!(", tolerance {}; {}", q(&m.tolerance), q(&m.note)));
     s
 }
 
@@ -297,10 +284,10 @@ fn pod_items(ev: &Evidence, r: &Redactor) -> Vec<(u32, String)> {
                 if side == "canary" { 1 } else { 3 },
                 format!(
                     "- {side} pod {}: ready={}, restarts={}, last termination: {}",
-                    p.name,
+                    q(&p.name),
                     p.ready,
                     p.restarts,
-                    p.last_termination_reason.as_deref().unwrap_or("none")
+                    q(p.last_termination_reason.as_deref().unwrap_or("none"))
                 ),
             ));
         }
@@ -310,11 +297,11 @@ fn pod_items(ev: &Evidence, r: &Redactor) -> Vec<(u32, String)> {
             2,
             format!(
                 "- {} event {} on {} ×{}:\n{}",
-                e.kind,
-                e.reason,
-                e.object,
+                q(&e.kind),
+                q(&e.reason),
+                q(&e.object),
                 e.count,
-                fence(&r.clip(&e.message, QUOTE_CHARS))
+                fence(&q(&r.clip(&e.message, QUOTE_CHARS)))
             ),
         ));
     }
@@ -368,7 +355,7 @@ fn background(diff: &TemplateDiff, listed: usize, r: &Redactor) -> String {
                     "canary {} / stable {}: {}",
                     c.canary,
                     c.stable,
-                    r.clip(&c.template, 160)
+                    q(&r.clip(&c.template, 160))
                 )
             })
             .collect::<Vec<_>>()
@@ -442,8 +429,8 @@ fn collect_items(input: &DigestInput<'_>, r: &Redactor) -> Vec<Item> {
             "- {} {}: {} [{}]",
             s.severity.as_str(),
             s.source.as_str(),
-            r.clip(&s.detail, QUOTE_CHARS),
-            s.evidence
+            q(&r.clip(&s.detail, QUOTE_CHARS)),
+            q(&s.evidence)
         );
         let text = if matches!(s.source, SignalSource::Event | SignalSource::Pod) {
             fence(&text)

@@ -11,6 +11,15 @@
 //! Memory is bounded by the number of templates, never by the number of lines:
 //! nothing about a line is kept after `add` returns, and past
 //! [`MinerConfig::max_templates`] new shapes fall into one overflow template.
+//!
+//! Time per line is bounded too: a line is compared with the templates of one
+//! leaf only, and a leaf holds at most [`MinerConfig::max_leaf_templates`]
+//! (lines of distinct words that share a length and the wildcard branch would
+//! otherwise all land in one leaf, and each would be compared with every
+//! template before it: quadratic). A [`Budget`] bounds the templates each
+//! source (a pod, a version) may create. Every cap sends the message to the
+//! overflow template, counted, never dropped; [`TemplateMiner::caps`] says
+//! how many messages each cap redirected.
 
 use std::io::{BufRead, Write};
 
@@ -41,6 +50,13 @@ pub struct MinerConfig {
     pub max_children: usize,
     /// Templates kept; messages that would create more go to one overflow template.
     pub max_templates: usize,
+    /// Templates per leaf of the tree, which bounds the comparisons per line;
+    /// a message that would create one more goes to the overflow template.
+    pub max_leaf_templates: usize,
+    /// New templates one pod's lines may create ([`Budget::pod`]).
+    pub max_templates_per_pod: usize,
+    /// New templates one version's (canary or stable) lines may create in all.
+    pub max_templates_per_version: usize,
     /// Weight of a position where template and message both hold a masked
     /// value, relative to an equal literal token. Below 1 because two values
     /// agreeing says less than two words agreeing: `iar <*> dear <*>` and
@@ -62,6 +78,9 @@ impl Default for MinerConfig {
             similarity: 0.4,
             max_children: 100,
             max_templates: 50_000,
+            max_leaf_templates: 128,
+            max_templates_per_pod: 1_000,
+            max_templates_per_version: 4_000,
             value_weight: 0.5,
             merge_skeletons: true,
             memo_slots: 4096,
@@ -121,8 +140,68 @@ impl Memo {
     }
 }
 
-/// Text of the catch-all template that absorbs messages past `max_templates`.
+/// Text of the catch-all template that absorbs messages past a template cap.
 pub const OVERFLOW_TEMPLATE: &str = "<overflow: template limit reached>";
+
+/// How many new templates the lines being mined may still create: one
+/// source of distinct lines (a pod logging a random value in every word)
+/// must not use up the templates of the others, nor cost without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pod: usize,
+    version: usize,
+}
+
+impl Budget {
+    /// No limit but the miner's own.
+    pub fn unlimited() -> Self {
+        Budget {
+            pod: usize::MAX,
+            version: usize::MAX,
+        }
+    }
+
+    /// The budget of a version's first pod.
+    pub fn version(cfg: &MinerConfig) -> Self {
+        Budget {
+            pod: cfg.max_templates_per_pod,
+            version: cfg.max_templates_per_version,
+        }
+    }
+
+    /// The same version's next pod: a fresh pod quota, what is left of the version's.
+    pub fn next_pod(self, cfg: &MinerConfig) -> Self {
+        Budget {
+            pod: cfg.max_templates_per_pod,
+            version: self.version,
+        }
+    }
+}
+
+/// Messages each cap sent to the overflow template.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapCounts {
+    /// Past [`MinerConfig::max_templates`].
+    pub total: u64,
+    /// Past [`MinerConfig::max_leaf_templates`].
+    pub leaf: u64,
+    /// Past [`MinerConfig::max_templates_per_pod`].
+    pub pod: u64,
+    /// Past [`MinerConfig::max_templates_per_version`].
+    pub version: u64,
+}
+
+impl CapCounts {
+    /// Messages that went to the overflow template.
+    pub fn messages(&self) -> u64 {
+        self.total + self.leaf + self.pod + self.version
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.messages() == 0
+    }
+}
 
 #[derive(Debug, Default)]
 struct Node {
@@ -137,6 +216,9 @@ struct Template {
     tokens: Vec<u32>,
     text: String,
 }
+
+/// The representative of the overflow template, which has no Drain cluster.
+const NO_CLUSTER: u32 = u32::MAX;
 
 /// Interned id of `<*>`.
 const WILDCARD_ID: u32 = 0;
@@ -212,6 +294,9 @@ pub struct TemplateMiner {
     /// Public id by skeleton (the template's tokens that carry a letter).
     skeletons: FxHashMap<Box<str>, u32>,
     overflow: Option<TemplateId>,
+    caps: CapCounts,
+    /// Templates compared with a message so far (the miner's cost).
+    comparisons: u64,
     /// Changes so far (templates created or generalised, overflow opened), from 1.
     generation: u64,
     memo: Memo,
@@ -233,6 +318,8 @@ impl TemplateMiner {
             representative: Vec::new(),
             skeletons: FxHashMap::default(),
             overflow: None,
+            caps: CapCounts::default(),
+            comparisons: 0,
             generation: 1,
             memo: Memo::default(),
             interner: Interner::new(),
@@ -244,18 +331,29 @@ impl TemplateMiner {
 
     /// Mines one message and returns the id of the template it belongs to.
     pub fn add(&mut self, message: &str) -> TemplateId {
+        self.add_within(message, &mut Budget::unlimited())
+    }
+
+    /// [`TemplateMiner::add`], creating a template only while `budget`
+    /// allows (and spending it); past it the message goes to the overflow template.
+    pub fn add_within(&mut self, message: &str, budget: &mut Budget) -> TemplateId {
         self.scratch.fill(message);
-        self.add_scratch()
+        self.add_scratch(budget)
     }
 
     /// Mines the first line of `text` (see [`MaskedTokens::fill_line`]) and
     /// returns its template and the offset of the next line.
     fn add_line(&mut self, text: &str) -> (TemplateId, usize) {
         let used = self.scratch.fill_line(text);
-        (self.add_scratch(), used)
+        (self.add_scratch(&mut Budget::unlimited()), used)
     }
 
-    fn add_scratch(&mut self) -> TemplateId {
+    /// Messages each cap sent to the overflow template so far.
+    pub fn caps(&self) -> CapCounts {
+        self.caps
+    }
+
+    fn add_scratch(&mut self, budget: &mut Budget) -> TemplateId {
         let slot = self.memo.slot(&self.scratch, self.cfg.memo_slots);
         if let Some(slot) = slot
             && let Some(id) = self.memo.get(slot, &self.scratch, self.generation)
@@ -266,10 +364,13 @@ impl TemplateMiner {
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(self.scratch.iter().map(|t| self.interner.get(t)));
-        let id = self.add_tokens(&mut ids);
+        let id = self.add_tokens(&mut ids, budget);
         self.ids = ids;
+        // An overflow answer depends on the budget, which the memo does not
+        // see: it is never kept, so a hit is the same whatever the budget.
         if let Some(slot) = slot
             && self.generation == generation
+            && Some(id) != self.overflow
         {
             self.memo.put(slot, &self.scratch, generation, id);
         }
@@ -284,12 +385,13 @@ impl TemplateMiner {
         }
         self.representative
             .get(id.0 as usize)
-            .map_or("", |&c| self.templates[c as usize].text.as_str())
+            .and_then(|&c| self.templates.get(c as usize))
+            .map_or("", |t| t.text.as_str())
     }
 
     /// Number of templates, the overflow template included once used.
     pub fn len(&self) -> usize {
-        self.representative.len() + usize::from(self.overflow.is_some())
+        self.representative.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -308,7 +410,7 @@ impl TemplateMiner {
     /// Mines the message in `self.scratch`, given as its interned token ids
     /// (`UNKNOWN_ID` tokens are interned here, from the scratch text, if the
     /// message starts a template).
-    fn add_tokens(&mut self, tokens: &mut [u32]) -> TemplateId {
+    fn add_tokens(&mut self, tokens: &mut [u32], budget: &mut Budget) -> TemplateId {
         let leaf = self.find_leaf(tokens);
         if let Some(leaf) = leaf
             && let Some(best) = self.best_match(leaf, tokens)
@@ -320,15 +422,34 @@ impl TemplateMiner {
             }
             return TemplateId(self.public[best as usize]);
         }
-        if self.templates.len() >= self.cfg.max_templates {
+        let full_leaf = leaf
+            .is_some_and(|l| self.nodes[l as usize].clusters.len() >= self.cfg.max_leaf_templates);
+        let cap = if self.templates.len() >= self.cfg.max_templates {
+            Some(&mut self.caps.total)
+        } else if full_leaf {
+            Some(&mut self.caps.leaf)
+        } else if budget.version == 0 {
+            Some(&mut self.caps.version)
+        } else if budget.pod == 0 {
+            Some(&mut self.caps.pod)
+        } else {
+            None
+        };
+        if let Some(count) = cap {
+            *count += 1;
             if let Some(overflow) = self.overflow {
                 return overflow;
             }
             self.generation += 1;
+            // A public id of its own: templates created after it (under
+            // another leaf, pod or version) come after it.
             let overflow = TemplateId(self.representative.len() as u32);
+            self.representative.push(NO_CLUSTER);
             self.overflow = Some(overflow);
             return overflow;
         }
+        budget.pod -= 1;
+        budget.version -= 1;
         self.generation += 1;
         let id = self.templates.len() as u32;
         for (t, text) in tokens.iter_mut().zip(self.scratch.iter()) {
@@ -448,10 +569,12 @@ impl TemplateMiner {
 
     /// The leaf's template most similar to `tokens`, if similar enough; ties go
     /// to the template with more wildcards (the more general one).
-    fn best_match(&self, leaf: u32, tokens: &[u32]) -> Option<u32> {
+    fn best_match(&mut self, leaf: u32, tokens: &[u32]) -> Option<u32> {
         let n = tokens.len();
         let mut best: Option<(u32, f64, usize)> = None;
-        for &id in &self.nodes[leaf as usize].clusters {
+        let clusters = &self.nodes[leaf as usize].clusters;
+        self.comparisons += clusters.len() as u64;
+        for &id in clusters {
             let template = &self.templates[id as usize];
             let (mut same, mut values, mut params) = (0usize, 0usize, 0usize);
             for (&t, &tok) in template.tokens.iter().zip(tokens) {
@@ -713,6 +836,97 @@ mod tests {
         assert_eq!(m.len(), 4);
     }
 
+    /// Lines of random words: no two share a template (letters only, so
+    /// masking keeps them apart), all of the same length.
+    fn distinct_lines(n: usize) -> Vec<String> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut word = move || {
+            (0..6)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(b'a' + (state % 26) as u8)
+                })
+                .collect::<String>()
+        };
+        (0..n)
+            .map(|_| format!("{} {} {} {} {}", word(), word(), word(), word(), word()))
+            .collect()
+    }
+
+    #[test]
+    fn comparisons_per_line_are_bounded_by_the_leaf_cap() {
+        let mut m = TemplateMiner::default();
+        let lines = distinct_lines(20_000);
+        for l in &lines {
+            m.add(l);
+        }
+        let cap = MinerConfig::default().max_leaf_templates as u64;
+        let per_line = m.comparisons / lines.len() as u64;
+        assert!(per_line <= cap, "{per_line} comparisons per line");
+        // Nothing dropped: whatever did not get a template is counted in the overflow.
+        let caps = m.caps();
+        assert!(caps.leaf > 0, "{caps:?}");
+        assert_eq!(caps.messages(), caps.leaf);
+        let overflow = m.add(&lines[19_999]);
+        assert_eq!(m.template(overflow), OVERFLOW_TEMPLATE);
+    }
+
+    #[test]
+    fn templates_after_the_overflow_get_ids_of_their_own() {
+        let cfg = MinerConfig {
+            max_leaf_templates: 2,
+            ..MinerConfig::default()
+        };
+        let mut m = TemplateMiner::new(cfg);
+        // One leaf: the same length and first two tokens, too little else in common.
+        let a = m.add("alpha bravo one two three four");
+        let b = m.add("alpha bravo five six seven eight");
+        let over = m.add("alpha bravo nine ten eleven twelve");
+        assert_eq!(m.template(over), OVERFLOW_TEMPLATE);
+        let c = m.add("zulu yankee xray whiskey");
+        assert_eq!([a, b, over, c].map(|t| t.0), [0, 1, 2, 3]);
+        assert_eq!(m.template(c), "zulu yankee xray whiskey");
+        assert_eq!(m.len(), 4);
+        assert_eq!(m.caps().leaf, 1);
+    }
+
+    #[test]
+    fn budgets_cap_each_pod_and_version() {
+        let cfg = MinerConfig {
+            max_templates_per_pod: 2,
+            max_templates_per_version: 3,
+            ..MinerConfig::default()
+        };
+        let mut m = TemplateMiner::new(cfg.clone());
+        let mut budget = Budget::version(&cfg);
+        let first = m.add_within("disk full on volume data", &mut budget);
+        m.add_within("cache miss for key product", &mut budget);
+        let third = m.add_within("worker pool drained", &mut budget);
+        assert_eq!(m.template(third), OVERFLOW_TEMPLATE);
+        // Known shapes still match past the cap, and cost no budget.
+        assert_eq!(m.add_within("disk full on volume data", &mut budget), first);
+        let mut budget = budget.next_pod(&cfg);
+        let fresh = m.add_within("worker pool drained", &mut budget);
+        assert_ne!(m.template(fresh), OVERFLOW_TEMPLATE);
+        // The version's third template was the last.
+        let over = m.add_within("queue depth rising fast", &mut budget);
+        assert_eq!(m.template(over), OVERFLOW_TEMPLATE);
+        assert_eq!(
+            m.caps(),
+            CapCounts {
+                pod: 1,
+                version: 1,
+                ..CapCounts::default()
+            }
+        );
+        // A new version starts afresh; the memo kept no overflow answer.
+        let mut budget = Budget::version(&cfg);
+        let other = m.add_within("queue depth rising fast", &mut budget);
+        assert_ne!(m.template(other), OVERFLOW_TEMPLATE);
+    }
+
     #[test]
     fn cluster_lines_writes_one_id_per_line() -> Result<()> {
         let input = "a b 1\r\na b 2\nx y z\n\nlast line without newline";
@@ -773,6 +987,24 @@ mod tests {
         let mut buf = [0u8; 11];
         assert_eq!(format_id(0, &mut buf), b"0\n");
         assert_eq!(format_id(u32::MAX, &mut buf), b"4294967295\n");
+    }
+
+    /// The caps are for hostile input: on real logs (the ten LogHub samples,
+    /// up to a few hundred events each) they never fire.
+    #[test]
+    fn caps_do_not_fire_on_loghub() -> Result<()> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../evals/loghub/data");
+        let datasets = crate::logs::loghub::read_datasets(&dir)?;
+        assert_eq!(datasets.len(), 10);
+        for data in &datasets {
+            let mut m = TemplateMiner::default();
+            let mut budget = Budget::version(&MinerConfig::default());
+            for line in &data.contents {
+                m.add_within(line, &mut budget);
+            }
+            assert_eq!(m.caps(), CapCounts::default(), "{}", data.name);
+        }
+        Ok(())
     }
 
     /// Grouping accuracy on LogHub's Proxifier sample, whose events vary in

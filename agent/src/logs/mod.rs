@@ -9,6 +9,8 @@ pub mod loghub;
 pub mod mask;
 pub mod miner;
 pub mod record;
+pub mod stop;
 pub mod timeline;
 
 pub use analyze::{LogAnalyzer, LogConfig, LogReport};
+pub use stop::Stop;

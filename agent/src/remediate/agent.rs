@@ -143,7 +143,7 @@ impl std::fmt::Debug for AgentLoop {
 /// Wraps untrusted text so the model knows where it starts and ends; a closing
 /// fence inside the text cannot end the block early.
 pub fn fence(source: &str, text: &str) -> String {
-    let text = text.replace("</untrusted-data", "<\\/untrusted-data");
+    let text = crate::fence::block(text);
     format!("<untrusted-data source=\"{source}\">\n{text}\n</untrusted-data>")
 }
 

@@ -60,8 +60,8 @@ impl LogDigester for MinerDigester {
             let template = miner.template(crate::logs::miner::TemplateId(*id));
             let entry = format!(
                 "{count} × {}\n    e.g. {}\n",
-                self.redactor.redact(template),
-                self.redactor.clip(&lines[*first], 300)
+                crate::fence::field(&self.redactor.redact(template)),
+                crate::fence::field(&self.redactor.clip(&lines[*first], 300))
             );
             if out.len() + entry.len() > self.max_chars {
                 out.push_str(&format!(

@@ -8,6 +8,7 @@ use rollwise_tools::github::tools::{PrBodyRenderer, PrDraft, PrFacts};
 
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
+use crate::fence::{block, field};
 use crate::redact::Redactor;
 use crate::verdict::Verdict;
 
@@ -65,14 +66,15 @@ impl TaskContext {
         max_steps: u32,
     ) -> Self {
         TaskContext {
-            rollout: format!("{}/{}", ev.rollout.namespace, ev.rollout.name),
-            canary_image: ev.rollout.canary_image.clone(),
-            stable_image: ev.rollout.stable_image.clone(),
+            rollout: field(&format!("{}/{}", ev.rollout.namespace, ev.rollout.name)),
+            canary_image: ev.rollout.canary_image.as_deref().map(field),
+            stable_image: ev.rollout.stable_image.as_deref().map(field),
             repo: repo.to_owned(),
             base: base.to_owned(),
             verdict: verdict.verdict.to_string(),
             confidence: verdict.confidence,
-            summary: verdict.summary.clone(),
+            // Reasons and the summary quote evidence (event messages, templates).
+            summary: field(&verdict.summary),
             reasons: verdict
                 .reasons
                 .iter()
@@ -81,12 +83,12 @@ impl TaskContext {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
-                    detail: r.detail.clone(),
-                    evidence: r.evidence.clone(),
+                    detail: field(&r.detail),
+                    evidence: field(&r.evidence),
                 })
                 .collect(),
             // The template fences it; a closing fence inside cannot end it.
-            digest: digest.replace("</untrusted-data", "<\\/untrusted-data"),
+            digest: block(digest),
             max_steps,
         }
     }

@@ -349,6 +349,20 @@ impl ApiError {
         e
     }
 
+    /// 503 with Retry-After: as many analyses wait for a slot as the server queues.
+    pub fn queue_full(retry_after: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            format!(
+                "too many analyses are running or waiting (max-concurrent-analyses plus max-queued-analyses); retry in {}s",
+                retry_after.as_secs().max(1)
+            ),
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// 408: the body did not arrive in time.
     pub fn body_timeout() -> Self {
         Self::new(

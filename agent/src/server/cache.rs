@@ -11,9 +11,32 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::store::AnalysisRecord;
+
+/// Places for analyses, running or waiting for a slot: a bounded queue. A
+/// place is taken before an analysis is started (or, for a bundle, before
+/// its body is read) and held until it ends, so a burst beyond the places is
+/// refused at once instead of queueing without bound.
+#[derive(Debug)]
+pub struct AnalysisQueue {
+    places: Arc<Semaphore>,
+}
+
+impl AnalysisQueue {
+    /// Room for `running` analyses and `waiting` more.
+    pub fn new(running: usize, waiting: usize) -> Self {
+        AnalysisQueue {
+            places: Arc::new(Semaphore::new(running.saturating_add(waiting))),
+        }
+    }
+
+    /// A place, or `None` when every one is taken.
+    pub fn enter(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.places).try_acquire_owned().ok()
+    }
+}
 
 /// What identifies one analysis: the same canary step asked again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -24,9 +24,13 @@ pub struct ServerConfig {
     pub analysis_timeout_secs: f64,
     /// How long a finished analysis answers repeats of the same request.
     pub cache_ttl_secs: f64,
-    /// Analyses running at once; more wait for a slot up to their deadline,
-    /// then get 503 (`overloaded`) with Retry-After.
+    /// Analyses running at once; more wait for a slot (see
+    /// `max-queued-analyses`) within the analysis timeout, which counts from
+    /// when they queued: one that gets no slot is answered inconclusive.
     pub max_concurrent_analyses: usize,
+    /// Analyses waiting for a slot, at most; past that a new analysis is
+    /// refused with 503 (`queue_full`) and Retry-After (0: no queue).
+    pub max_queued_analyses: usize,
     /// Largest request body (`/v1/verdicts` takes whole bundles).
     pub max_body_bytes: usize,
     /// Window when the request names none.
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
             analysis_timeout_secs: 120.0,
             cache_ttl_secs: 60.0,
             max_concurrent_analyses: 8,
+            max_queued_analyses: 32,
             max_body_bytes: 64 * 1024 * 1024,
             default_window: "10m".into(),
             max_window: "6h".into(),

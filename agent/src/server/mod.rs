@@ -68,6 +68,8 @@ pub struct AppState {
     pub token: Option<String>,
     pub hooks: Vec<Arc<dyn VerdictHook>>,
     permits: Arc<Semaphore>,
+    /// Analyses running or waiting for one of `permits`.
+    queue: cache::AnalysisQueue,
     /// One permit per running hook task, so shutdown can wait for them.
     hook_slots: Arc<Semaphore>,
     deadline: Duration,
@@ -118,6 +120,10 @@ impl AppState {
                     .unwrap_or_else(|| crate::store::holder_identity(|_| None)),
             },
             permits: Arc::new(Semaphore::new(p.cfg.max_concurrent_analyses)),
+            queue: cache::AnalysisQueue::new(
+                p.cfg.max_concurrent_analyses,
+                p.cfg.max_queued_analyses,
+            ),
             hook_slots: Arc::new(Semaphore::new(HOOK_SLOTS)),
             default_window,
             max_window,

@@ -197,7 +197,8 @@ async fn run_keyed(
 /// task queues for an analysis slot: the caller waits for the verdict up to
 /// its deadline (then 503 with Retry-After, and the analysis keeps its place
 /// so the retry finds it done); a task still without a slot after the
-/// analysis timeout gives up, and its callers are told to retry.
+/// analysis timeout is answered inconclusive, like one that ran out of time.
+/// With the queue full, nothing is started: 503 `queue_full`.
 fn start(
     st: &Arc<AppState>,
     ticket: Ticket,
@@ -205,18 +206,30 @@ fn start(
     input: Input,
     extra: Option<String>,
 ) -> Result<tokio::sync::watch::Receiver<cache::Outcome>, ApiError> {
+    let place = st
+        .queue
+        .enter()
+        .ok_or_else(|| ApiError::queue_full(retry_after(st)))?;
     let rx = ticket.subscribe();
     let st2 = Arc::clone(st);
     let span = tracing::info_span!("analysis", id = %ticket.id, origin = ?origin);
     tokio::spawn(
         async move {
-            let queued = tokio::time::timeout(
-                st2.analysis_timeout,
-                Arc::clone(&st2.permits).acquire_owned(),
-            )
-            .await;
-            let Ok(Ok(_permit)) = queued else {
+            let _place = place;
+            // The analysis timeout counts from here: waiting is part of it.
+            let until = Instant::now() + st2.analysis_timeout;
+            let queued =
+                tokio::time::timeout_at(until.into(), Arc::clone(&st2.permits).acquire_owned())
+                    .await;
+            let Ok(Ok(permit)) = queued else {
                 tracing::warn!("no analysis slot came free within the analysis timeout");
+                let why = format!(
+                    "no analysis slot came free within {}s (the server is overloaded)",
+                    st2.analysis_timeout.as_secs()
+                );
+                let rec = unjudged(ticket.id.clone(), origin, &input, why);
+                ticket.finish(Arc::clone(&rec));
+                st2.history.insert(rec, None).await;
                 return;
             };
             let digest = ticket.key().digest();
@@ -228,7 +241,8 @@ fn start(
                 ticket.finish(rec);
                 return;
             }
-            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra).await;
+            let run = (permit, until);
+            let rec = analyse(&st2, ticket.id.clone(), origin, input, extra, run).await;
             // The verdict is answered first; the history follows.
             ticket.finish(Arc::clone(&rec));
             st2.history.insert(Arc::clone(&rec), Some(&digest)).await;
@@ -308,26 +322,11 @@ async fn analyse(
     origin: Origin,
     input: Input,
     extra: Option<String>,
+    (slot, until): (tokio::sync::OwnedSemaphorePermit, Instant),
 ) -> Arc<AnalysisRecord> {
     let started = Instant::now();
     st.metrics.in_flight().inc();
-    let fallback = match &input {
-        Input::Gather(g) => RolloutSummary {
-            scenario: format!("{}/{}", g.namespace, g.rollout),
-            namespace: g.namespace.clone(),
-            name: g.rollout.clone(),
-            canary_hash: match &g.canary {
-                PodSelector::Hash(h) => Some(h.clone()),
-                _ => None,
-            },
-            stable_hash: match &g.stable {
-                PodSelector::Hash(h) => Some(h.clone()),
-                _ => None,
-            },
-            canary_image: None,
-        },
-        Input::Bundle(ev) => RolloutSummary::of(ev),
-    };
+    let fallback = fallback_summary(&input);
     let work = async {
         let ev = match input {
             Input::Bundle(ev) => ev,
@@ -339,10 +338,13 @@ async fn analyse(
                 },
             },
         };
-        let judged = st.analyzer.analyze(Arc::clone(&ev), extra).await;
+        let judged = st
+            .analyzer
+            .analyze(Arc::clone(&ev), extra, until, Some(slot))
+            .await;
         Ok((ev, judged))
     };
-    let (verdict, ev, templates) = match tokio::time::timeout(st.analysis_timeout, work).await {
+    let (verdict, ev, templates) = match tokio::time::timeout_at(until.into(), work).await {
         Ok(Ok((ev, j))) => (j.verdict, Some(ev), j.templates),
         Ok(Err(why)) => (Verdict::could_not_judge(fallback, why), None, None),
         Err(_) => (
@@ -373,6 +375,35 @@ async fn analyse(
     Arc::new(AnalysisRecord::new(
         id, origin, created, verdict, &ev, templates,
     ))
+}
+
+/// Who the analysis is about, before any evidence is in.
+fn fallback_summary(input: &Input) -> RolloutSummary {
+    match input {
+        Input::Gather(g) => RolloutSummary {
+            scenario: format!("{}/{}", g.namespace, g.rollout),
+            namespace: g.namespace.clone(),
+            name: g.rollout.clone(),
+            canary_hash: match &g.canary {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            stable_hash: match &g.stable {
+                PodSelector::Hash(h) => Some(h.clone()),
+                _ => None,
+            },
+            canary_image: None,
+        },
+        Input::Bundle(ev) => RolloutSummary::of(ev),
+    }
+}
+
+/// The record of an analysis that never ran: inconclusive, saying why.
+fn unjudged(id: String, origin: Origin, input: &Input, why: String) -> Arc<AnalysisRecord> {
+    let verdict = Verdict::could_not_judge(fallback_summary(input), why);
+    let created = jiff::Timestamp::now().as_millisecond();
+    let ev = Arc::new(empty_evidence(&verdict.rollout));
+    Arc::new(AnalysisRecord::new(id, origin, created, verdict, &ev, None))
 }
 
 /// The record of an analysis that had no evidence (gathering failed).
@@ -547,6 +578,7 @@ pub async fn verdicts(
     let deadline = deadline_of(&st, &headers);
     let until = tokio::time::Instant::now() + deadline;
     let retry = retry_after(&st);
+    let place = st.queue.enter().ok_or(ApiError::queue_full(retry))?;
     let permit = tokio::time::timeout_at(until, Arc::clone(&st.permits).acquire_owned())
         .await
         .map_err(|_| ApiError::overloaded(retry))?
@@ -571,15 +603,17 @@ pub async fn verdicts(
     let task_id = id.clone();
     tokio::spawn(
         async move {
+            let _place = place;
+            let run = (permit, Instant::now() + st2.analysis_timeout);
             let rec = analyse(
                 &st2,
                 task_id,
                 Origin::Verdicts,
                 Input::Bundle(Arc::new(ev)),
                 None,
+                run,
             )
             .await;
-            drop(permit);
             st2.history.insert(Arc::clone(&rec), None).await;
             let _ = tx.send(Arc::clone(&rec));
             after(&st2, rec);
