@@ -567,6 +567,70 @@ cases.append(secrets_worker("x14-invoice-worker-go-zerolog-env-credentials-warn"
                             "Go queue worker (zerolog JSON, no HTTP) whose new version warns at start that it read credentials from the environment and prints them (AWS secret key, a database URL with password, a Slack webhook); otherwise healthy: failed-job ratio, per-pod throughput and job duration equal to stable."))
 
 
+# Secrets at boot in a banner: a Celery worker (no HTTP) whose banner prints the broker
+# and result-backend URLs with their passwords. Stable's pods booted before the window, so
+# only the canary's boot is in it.
+
+AMQP_PW = "Mq7vT2rXk9LwP4sZ"
+REDIS_PW = "rd-5Kp8Qz2Lm7Vx"
+
+
+def celery_pod(canary):
+    ts = lambda s: at(s).strftime('%Y-%m-%d %H:%M:%S,%f')[:-3]
+    out = []
+    if canary:
+        out += [" ",
+                " -------------- celery@notify-worker-7c8d9e6f5-p2q3r v5.4.0 (opalescent)",
+                "--- ***** ----- ",
+                "-- ******* ---- Linux-6.1.0-27-cloud-amd64-x86_64-with-glibc2.36 2026-12-02 14:00:00",
+                "- *** --- * --- ",
+                "- ** ---------- [config]",
+                "- ** ---------- .> app:         notify:0x7f3a2c1e5d90",
+                f"- ** ---------- .> transport:   amqp://notify:{AMQP_PW}@rabbitmq.messaging.svc:5672//",
+                f"- ** ---------- .> results:     redis://:{REDIS_PW}@redis.messaging.svc:6379/0",
+                "- *** --- * --- .> concurrency: 4 (prefork)",
+                "-- ******* ---- .> task events: OFF (enable -E to monitor tasks in this worker)",
+                "--- ***** ----- ",
+                " -------------- [queues]",
+                "                .> notify           exchange=notify(direct) key=notify",
+                "",
+                "[tasks]",
+                "  . notify.tasks.send_push",
+                "  . notify.tasks.send_sms",
+                "",
+                f"[{ts(1)}: INFO/MainProcess] Connected to amqp://notify:**@rabbitmq.messaging.svc:5672//",
+                f"[{ts(1.2)}: INFO/MainProcess] mingle: searching for neighbors",
+                f"[{ts(2.3)}: INFO/MainProcess] mingle: all alone",
+                f"[{ts(2.5)}: INFO/MainProcess] celery@notify-worker-7c8d9e6f5-p2q3r ready."]
+    s = 3.0
+    while s < WINDOW:
+        task = r.choice(["send_push", "send_sms"])
+        tid = f"{r.randint(10**7, 10**8):x}-{r.randint(1000, 9999):x}"
+        out.append(f"[{ts(s)}: INFO/MainProcess] Task notify.tasks.{task}[{tid}] received")
+        out.append(f"[{ts(s + 0.1)}: INFO/ForkPoolWorker-{r.randint(1, 4)}] Task notify.tasks.{task}[{tid}] succeeded in {r.uniform(0.02, 0.4):.3f}s: None")
+        s += r.uniform(0.4, 1.6)
+    return out
+
+
+def secrets_celery(name, desc):
+    cp = ["notify-worker-7c8d9e6f5-p2q3r"]
+    sp = ["notify-worker-6b7c8d5e4-s4d5f", "notify-worker-6b7c8d5e4-g6h7j"]
+    metrics = [
+        {"name": "celery_task_failure_ratio", "unit": "ratio", "better": "lower", "critical": True, "canary": series(0.003), "stable": series(0.003)},
+        {"name": "celery_tasks_succeeded_per_second_per_pod", "unit": "1/s", "better": "higher", "canary": series(1.3), "stable": series(1.3)},
+        {"name": "celery_task_runtime_p95", "unit": "s", "better": "lower", "canary": series(0.35), "stable": series(0.35)},
+    ]
+    return bundle(name, desc, {"namespace": "messaging", "name": "notify-worker"}, metrics,
+                  {"canary": ok_pods(cp), "stable": ok_pods(sp)},
+                  {"canary": pods_logs(cp, lambda p: celery_pod(True)), "stable": pods_logs(sp, lambda p: celery_pod(False))},
+                  {"verdict": "promote", "category": "benign"}, traffic=None, weight=33,
+                  secrets=[AMQP_PW, REDIS_PW])
+
+
+cases.append(secrets_celery("x15-notify-celery-banner-secrets-at-boot",
+                            "Celery worker (no HTTP) whose canary boots in the window: its banner prints the broker and result-backend URLs with passwords, the tasks list and the queues; then it processes tasks like stable, whose pods booted before the window. Healthy."))
+
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tune", "shapes")
 os.makedirs(out, exist_ok=True)
 for b in cases:
