@@ -53,6 +53,17 @@ fn request() -> GatherRequest {
     }
 }
 
+/// Gathers `req` from a fake API server expecting `ex`, and checks that every
+/// expected call was made.
+async fn gather_on(ex: Vec<Expect>, req: &GatherRequest) -> rollwise::Result<Evidence> {
+    let (client, api) = fake(ex);
+    let src = source(client, &CallMetrics::default());
+    let out = src.gather_evidence(req).await;
+    drop(src);
+    api.verify().await;
+    out
+}
+
 fn judge(ev: &Evidence) -> rollwise::verdict::Verdict {
     Judge::new(JudgeConfig::default(), LogConfig::default()).judge(ev)
 }
@@ -503,15 +514,16 @@ async fn a_hanging_api_server_times_out() {
 async fn no_canary_revision_is_an_error() {
     let mut w = world();
     w.rollout["status"]["currentPodHash"] = STABLE_HASH.into();
-    let (client, api) = fake(vec![Expect::get(
-        ROLLOUT_PATH,
-        &[],
-        Reply::Json(200, w.rollout.clone()),
-    )]);
-    let src = source(client, &CallMetrics::default());
-    let err = src.gather_evidence(&request()).await.unwrap_err();
-    drop(src);
-    api.verify().await;
+    let err = gather_on(
+        vec![Expect::get(
+            ROLLOUT_PATH,
+            &[],
+            Reply::Json(200, w.rollout.clone()),
+        )],
+        &request(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("no canary to judge"), "{err}");
 }
 
@@ -550,15 +562,11 @@ async fn label_selected_sides_without_a_rollout() {
         WINDOW,
         &served(5, "green"),
     ));
-    let (client, api) = fake(ex);
-    let src = source(client, &CallMetrics::default());
     let mut req = request();
     req.read_rollout = false;
     req.canary = PodSelector::Labels(canary_sel.into());
     req.stable = PodSelector::Labels(stable_sel.into());
-    let ev = src.gather_evidence(&req).await.unwrap();
-    drop(src);
-    api.verify().await;
+    let ev = gather_on(ex, &req).await.unwrap();
     assert_eq!(ev.rollout.canary_hash.as_deref(), Some(CANARY_HASH));
     assert_eq!(ev.rollout.stable_hash.as_deref(), Some(STABLE_HASH));
     assert_eq!(ev.rollout.canary_weight, None);
@@ -733,14 +741,10 @@ async fn a_baseline_side_is_the_experiments_replica_set_not_the_stable_pods() {
         WINDOW,
         &served(40, "green"),
     ));
-    let (client, api) = fake(ex);
-    let src = source(client, &CallMetrics::default());
     let mut req = request();
     req.canary = PodSelector::Hash(CANARY_HASH.into());
     req.stable = PodSelector::Baseline(STABLE_HASH.into());
-    let ev = src.gather_evidence(&req).await.unwrap();
-    drop(src);
-    api.verify().await;
+    let ev = gather_on(ex, &req).await.unwrap();
     assert!(ev.rollout.baseline);
     assert_eq!(ev.rollout.stable_hash.as_deref(), Some(STABLE_HASH));
     let stable: Vec<&str> = ev.pods.stable.iter().map(|p| p.name.as_str()).collect();
@@ -778,14 +782,10 @@ async fn a_baseline_hash_without_an_experiment_is_a_gap_not_the_stable_pods() {
         WINDOW,
         &served(40, "yellow"),
     ));
-    let (client, api) = fake(ex);
-    let src = source(client, &CallMetrics::default());
     let mut req = request();
     req.canary = PodSelector::Hash(CANARY_HASH.into());
     req.stable = PodSelector::Baseline(STABLE_HASH.into());
-    let ev = src.gather_evidence(&req).await.unwrap();
-    drop(src);
-    api.verify().await;
+    let ev = gather_on(ex, &req).await.unwrap();
     assert!(ev.pods.stable.is_empty());
     assert!(
         ev.gaps.iter().any(|g| g.contains("owned by an Experiment")),
@@ -846,11 +846,9 @@ async fn blue_green_sides_come_from_the_rollouts_blue_green_status() {
         ),
     ] {
         let r = bluegreen(promoted);
-        let (client, api) = fake(empty_sides(&r, canary, stable));
-        let src = source(client, &CallMetrics::default());
-        let ev = src.gather_evidence(&request()).await.unwrap();
-        drop(src);
-        api.verify().await;
+        let ev = gather_on(empty_sides(&r, canary, stable), &request())
+            .await
+            .unwrap();
         let got = &ev.rollout;
         assert_eq!(got.canary_hash.as_deref(), Some(canary), "{strategy:?}");
         assert_eq!(got.stable_hash.as_deref(), Some(stable), "{strategy:?}");
@@ -870,10 +868,11 @@ async fn blue_green_sides_come_from_the_rollouts_blue_green_status() {
     // version too: nothing is left to compare.
     let mut done = bluegreen(true);
     done["status"]["stableRS"] = "74b948fccb".into();
-    let (client, api) = fake(vec![Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, done))]);
-    let src = source(client, &CallMetrics::default());
-    let err = src.gather_evidence(&request()).await.unwrap_err();
-    drop(src);
-    api.verify().await;
+    let err = gather_on(
+        vec![Expect::get(ROLLOUT_PATH, &[], Reply::Json(200, done))],
+        &request(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("same revision"), "{err}");
 }

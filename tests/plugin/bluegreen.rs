@@ -94,25 +94,12 @@ fn the_blue_green_templates_and_rollout_fit_together() {
 /// reasons say which blue-green analysis it was.
 #[tokio::test]
 async fn the_blue_green_scenarios_replay_through_analyze() {
-    use crate::server::{TOKEN, post};
+    use crate::server::{post, state_with_source};
     use std::sync::Arc;
     let dir = crate::cli::repo_path("evals/scenarios/tune/bluegreen");
     let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();
     assert_eq!(src.len(), 5);
-    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
-        cfg: rollwise::server::ServerConfig::default(),
-        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
-            Default::default(),
-            Default::default(),
-        )),
-        source: Some(Arc::new(src)),
-        token: Some(TOKEN.into()),
-        hooks: vec![],
-        metrics: Arc::new(rollwise::server::Metrics::new()),
-        store: None,
-        holder: None,
-    })
-    .unwrap();
+    let st = state_with_source(Some(Arc::new(src)), |_| {});
     for e in std::fs::read_dir(&dir).unwrap() {
         let path = e.unwrap().path();
         if path.extension().is_none_or(|x| x != "json") {

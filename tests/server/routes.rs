@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use rollwise::gather::PodSelector;
 use serde_json::json;
 
-use super::{FakeSource, TOKEN, analyze_body, call, post, scenario, state_with};
+use super::{FakeSource, TOKEN, analyze_body, call, post, scenario, state_with, state_with_source};
 
 const PROMOTE: &str = "p12-rollouts-demo-blue-to-yellow.json";
 const ABORT: &str = "p03-inventory-go-panic.json";
@@ -551,20 +551,7 @@ async fn replay_mode_answers_from_a_directory_of_bundles() {
     let dir = crate::cli::repo_path("evals/scenarios/tune/public");
     let src = rollwise::gather::files::DirectorySource::load(&dir, 1 << 28).unwrap();
     assert_eq!(src.len(), 24);
-    let st = rollwise::server::AppState::new(rollwise::server::StateParts {
-        cfg: rollwise::server::ServerConfig::default(),
-        analyzer: rollwise::server::Analyzer::new(rollwise::judge::Judge::new(
-            Default::default(),
-            Default::default(),
-        )),
-        source: Some(Arc::new(src)),
-        token: Some(TOKEN.into()),
-        hooks: vec![],
-        metrics: Arc::new(rollwise::server::Metrics::new()),
-        store: None,
-        holder: None,
-    })
-    .unwrap();
+    let st = state_with_source(Some(Arc::new(src)), |_| {});
     let ev = scenario("p01-rollouts-demo-bad-red.json");
     let r = post(&st, "/v1/analyze", analyze_body(&ev)).await;
     assert_eq!(r.body["verdict"], "abort", "{}", r.text);

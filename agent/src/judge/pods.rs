@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use crate::evidence::{Evidence, KubeEvent, PodStatus, Side};
 use crate::judge::config::JudgeConfig;
 use crate::judge::signal::{Severity, Signal, SignalSource};
-use crate::logs::analyze::logged_startup_secs;
-use crate::logs::timeline::parse_rfc3339;
+use crate::logs::analyze::{logged_startup_secs, status_startup_secs};
 use crate::redact::Redactor;
 
 /// Termination reasons that mean the container failed (not a clean exit or an
@@ -324,27 +323,26 @@ fn passed_startup_step(ev: &Evidence, e: &KubeEvent) -> Option<&'static str> {
     let gating_probe = e.message.starts_with("Readiness probe failed")
         || e.message.starts_with("Startup probe failed");
     // Seconds from start to Ready: from the pod status when it has both
-    // (bundle v2), else as the pod's own timestamped log shows it.
-    let startup_secs = pod
-        .started_at
-        .as_deref()
-        .zip(pod.ready_at.as_deref())
-        .and_then(|(s, r)| Some(parse_rfc3339(r)? - parse_rfc3339(s)?))
-        .or_else(|| {
-            ev.logs
-                .canary
-                .iter()
-                .find(|l| l.pod == pod.name)
-                .and_then(logged_startup_secs)
-        });
-    let fits_startup = startup_secs.is_some_and(|secs| {
-        secs >= f64::from(e.count.max(1).saturating_sub(1)) * DEFAULT_PROBE_PERIOD_SECS
-    });
+    // (bundle v2), else as the pod's own timestamped log shows it. Read only
+    // for a probe failure that was not a refusal: it parses the pod's log.
+    let fits_startup = || {
+        status_startup_secs(pod)
+            .or_else(|| {
+                ev.logs
+                    .canary
+                    .iter()
+                    .find(|l| l.pod == pod.name)
+                    .and_then(logged_startup_secs)
+            })
+            .is_some_and(|secs| {
+                secs >= f64::from(e.count.max(1).saturating_sub(1)) * DEFAULT_PROBE_PERIOD_SECS
+            })
+    };
     match e.reason.as_str() {
         "Unhealthy" if gating_probe && e.message.contains("connection refused") => {
             Some("the probe's connection was refused before the server listened")
         }
-        "Unhealthy" if gating_probe && fits_startup => Some(
+        "Unhealthy" if gating_probe && fits_startup() => Some(
             "the probe's failures fit in the pod's measured start-up (startedAt to readyAt, at Kubernetes' default 10 s probe period), before it first became ready",
         ),
         "FailedScheduling" => Some("the pod waited for a node, and has one"),
@@ -378,6 +376,14 @@ mod tests {
     /// The signals with a fresh redactor (shadows `super::pod_signals`).
     fn pod_signals(ev: &Evidence, cfg: &JudgeConfig) -> Vec<Signal> {
         super::pod_signals(ev, cfg, &Redactor::new())
+    }
+
+    /// The first event signal's severity and text.
+    fn event_signal(ev: &Evidence) -> Option<(Severity, String)> {
+        pod_signals(ev, &JudgeConfig::default())
+            .into_iter()
+            .find(|s| s.source == SignalSource::Event)
+            .map(|s| (s.severity, s.detail))
     }
 
     fn severities(ev: &Evidence) -> Vec<(SignalSource, Severity)> {
@@ -462,12 +468,7 @@ mod tests {
 
     #[test]
     fn readiness_503s_that_fit_the_measured_start_up_are_start_up() {
-        let of = |ev: &Evidence| {
-            pod_signals(ev, &JudgeConfig::default())
-                .into_iter()
-                .find(|s| s.source == SignalSource::Event)
-                .map(|s| s.severity)
-        };
+        let of = |ev: &Evidence| event_signal(ev).map(|(sev, _)| sev);
         let probe = |n| {
             warning(
                 "Pod/checkout-c4n4ry-a",
@@ -521,12 +522,7 @@ mod tests {
 
     #[test]
     fn scheduling_and_mount_failures_a_ready_pod_has_passed_are_start_up() {
-        let of = |ev: &Evidence| {
-            pod_signals(ev, &JudgeConfig::default())
-                .into_iter()
-                .find(|s| s.source == SignalSource::Event)
-                .map(|s| (s.severity, s.detail))
-        };
+        let of = event_signal;
         for (reason, msg) in [
             (
                 "FailedScheduling",
@@ -576,12 +572,7 @@ mod tests {
             )
         };
         let refused = "Get \"http://10.0.0.7:8080/ready\": dial tcp 10.0.0.7:8080: connect: connection refused";
-        let of = |ev: &Evidence| {
-            pod_signals(ev, &JudgeConfig::default())
-                .into_iter()
-                .find(|s| s.source == SignalSource::Event)
-                .map(|s| (s.severity, s.detail))
-        };
+        let of = event_signal;
         let mut ev = evidence();
         ev.pods.canary = vec![pod("checkout-c4n4ry-a", true, 0, None)];
         ev.events = vec![probe(refused)];

@@ -301,10 +301,23 @@ pub fn logged_startup_secs(pod: &PodLogs) -> Option<f64> {
     if !timed {
         return None;
     }
+    first_ready_position(&recs, &positions)
+}
+
+/// The position of a pod's first record that says the process is up.
+fn first_ready_position(recs: &[LogRecord<'_>], positions: &[f64]) -> Option<f64> {
     recs.iter()
-        .zip(&positions)
+        .zip(positions)
         .find(|(r, _)| is_ready_line(&r.message))
         .map(|(_, &p)| p)
+}
+
+/// Seconds from a pod's `startedAt` to its `readyAt`, when its status has
+/// both (bundle version 2).
+pub fn status_startup_secs(status: &PodStatus) -> Option<f64> {
+    Some(
+        parse_rfc3339(status.ready_at.as_deref()?)? - parse_rfc3339(status.started_at.as_deref()?)?,
+    )
 }
 
 /// Each record's position in its pod: seconds since the first timestamped
@@ -350,18 +363,10 @@ fn pod_clock(
 ) -> PodClock {
     let end = positions.last().copied().unwrap_or(0.0);
     let from_status = status
-        .and_then(|s| {
-            Some(parse_rfc3339(s.ready_at.as_deref()?)? - parse_rfc3339(s.started_at.as_deref()?)?)
-        })
+        .and_then(status_startup_secs)
         .filter(|d| timed && *d >= 0.0);
-    let from_line = || {
-        recs.iter()
-            .zip(positions)
-            .find(|(r, _)| is_ready_line(&r.message))
-            .map(|(_, &p)| p)
-    };
     let ready_at = from_status
-        .or_else(from_line)
+        .or_else(|| first_ready_position(recs, positions))
         .unwrap_or(end * DEFAULT_STARTUP_SHARE);
     PodClock {
         name: pod.pod.clone(),

@@ -200,7 +200,7 @@ fn is_word_byte(b: u8) -> bool {
 
 /// Whether `needle` (lowercase) occurs in `hay` (lowercase) starting on a word
 /// boundary; `corrupt` matches `corrupted`, `oom` does not match `room`.
-fn has_word_start(hay: &str, needle: &str) -> bool {
+pub(crate) fn has_word_start(hay: &str, needle: &str) -> bool {
     let h = hay.as_bytes();
     hay.match_indices(needle)
         .any(|(start, _)| start == 0 || !is_word_byte(h[start - 1]))
@@ -240,8 +240,13 @@ fn is_frame(line: &str) -> bool {
 /// An exception or error class name: `NullPointerException`, `TypeError`,
 /// `NoMethodError`, `System.InvalidOperationException`.
 pub fn names_exception(line: &str) -> bool {
+    exception_names(line).next().is_some()
+}
+
+/// The exception or error class names a line names, in order.
+pub fn exception_names(line: &str) -> impl Iterator<Item = &str> {
     line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|t| {
+        .filter(|t| {
             t.len() > 5
                 && t.starts_with(|c: char| c.is_ascii_uppercase())
                 && (t.ends_with("Exception") || t.ends_with("Error"))

@@ -785,12 +785,7 @@ fn mark_new_classes(changes: &mut [TemplateChange], nc: u64, ns: u64, cfg: &Diff
 fn exception_names(c: &TemplateChange) -> Vec<String> {
     std::iter::once(c.template.as_str())
         .chain(c.cause.as_deref())
-        .flat_map(|t| t.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')))
-        .filter(|t| {
-            t.len() > 5
-                && t.starts_with(|ch: char| ch.is_ascii_uppercase())
-                && (t.ends_with("Exception") || t.ends_with("Error"))
-        })
+        .flat_map(super::classes::exception_names)
         .map(str::to_owned)
         .collect()
 }

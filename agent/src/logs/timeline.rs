@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::classes::has_word_start;
+
 /// Share of a pod's window taken as start-up when nothing says the pod is ready.
 pub const DEFAULT_STARTUP_SHARE: f64 = 0.2;
 
@@ -222,18 +224,8 @@ pub fn is_ready_line(message: &str) -> bool {
         "server process",
     ];
     let lower = message.to_lowercase();
-    let ready = READY.iter().any(|w| at_word_start(&lower, w)) || spring_style_started(&lower);
+    let ready = READY.iter().any(|w| has_word_start(&lower, w)) || spring_style_started(&lower);
     ready && !NOT.iter().any(|b| lower.contains(b))
-}
-
-/// Whether `word` occurs in `text` where a word starts.
-fn at_word_start(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(i, _)| {
-        text[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric())
-    })
 }
 
 /// "Started PayoutsApplication in 21.3 seconds" (Spring Boot and others that
