@@ -49,6 +49,12 @@ pub struct ServerConfig {
     /// Connections served at once; more wait in the listen backlog. Keep it
     /// well below the process's open-file limit so accepting never fails.
     pub max_connections: usize,
+    /// The header an authenticating proxy in front of the verdict pages sets
+    /// to the signed-in user (`X-Auth-Request-User`, `X-Forwarded-User`).
+    /// Unset: the pages need the API token (bearer or the login cookie).
+    /// Set: a request carrying it may read the pages, so set it only when
+    /// every request from outside the cluster comes through that proxy.
+    pub page_user_header: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +75,7 @@ impl Default for ServerConfig {
             header_timeout_secs: 10.0,
             body_timeout_secs: 30.0,
             max_connections: 512,
+            page_user_header: None,
         }
     }
 }

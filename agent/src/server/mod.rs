@@ -198,6 +198,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The service as `rollwise serve` runs it: [`router`] and the verdict
+/// pages over the state's history, readable as [`crate::page::auth`] says
+/// (the API token, its login cookie, or `[server] page-user-header`).
+pub fn app(state: Arc<AppState>) -> Result<Router> {
+    let access = crate::page::auth::PageAccess::new(
+        state.token.as_deref(),
+        state.cfg.page_user_header.as_deref(),
+    )?;
+    let pages = crate::page::router(
+        state.history.store.clone(),
+        crate::page::PageConfig {
+            public_url: Some(state.public_url.clone()),
+            access,
+        },
+    );
+    Ok(router(state).merge(pages))
+}
+
 /// Serve `app` on `listener` until `shutdown` resolves, then let running
 /// analyses finish.
 pub async fn serve(
