@@ -669,3 +669,76 @@ async fn bodies_are_bounded_per_route_and_bundles_are_checked_like_other_input()
     assert_eq!(r.body["error"]["code"], "overloaded", "{}", r.text);
     assert_eq!(r.headers["retry-after"], "7");
 }
+
+/// The metric-ai plugin reads only a 200 as an answer: a verdict not ready
+/// in time keeps the contract's shape with 503 (an error measurement, which
+/// Argo retries), never a `promote: false` 200 (a failed one, an abort).
+/// The plugin can only be given a URL, so the token also works as the
+/// password of HTTP Basic auth (Go sends `http://user:token@host` as Basic).
+#[tokio::test]
+async fn a2a_on_a_deadline_keeps_the_contract_shape_and_basic_auth_works() {
+    let dir = crate::cli::repo_path("tests/server/fixtures");
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("request.example.json")).unwrap())
+            .unwrap();
+    let contract: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("response.example.json")).unwrap())
+            .unwrap();
+    let mut ev = scenario(PROMOTE);
+    ev.rollout.namespace = "default".into();
+    ev.rollout.name = "canary-demo".into();
+    let mut fake = FakeSource::default();
+    fake.by_canary.insert("role=canary".into(), ev);
+    fake.delay = Duration::from_secs(2);
+    let st = state_with(Some(Arc::new(fake)), |c| c.retry_after_secs = 3);
+    let basic = format!(
+        "Basic {}",
+        // "rollwise:s3cr3t-t0ken"
+        "cm9sbHdpc2U6czNjcjN0LXQwa2Vu"
+    );
+    assert_eq!(format!("rollwise:{TOKEN}"), "rollwise:s3cr3t-t0ken");
+    let h = [
+        ("authorization", basic.as_str()),
+        ("x-rollwise-deadline", "0.3"),
+    ];
+    let r = call(&st, "POST", "/a2a/analyze", Some(sample.to_string()), &h).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.headers["retry-after"], "3");
+    let mut got: Vec<_> = r.body.as_object().unwrap().keys().cloned().collect();
+    let mut want: Vec<_> = contract.as_object().unwrap().keys().cloned().collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{}", r.text);
+    assert_eq!(r.body["promote"], false);
+    assert_eq!(r.body["confidence"], 0);
+    assert!(
+        r.body["analysis"]
+            .as_str()
+            .unwrap()
+            .contains("still running"),
+        "{}",
+        r.text
+    );
+    // Without a deadline header the plugin's call waits for the verdict.
+    let r = call(
+        &st,
+        "POST",
+        "/a2a/analyze",
+        Some(sample.to_string()),
+        &[("authorization", basic.as_str())],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["promote"], true, "{}", r.text);
+    // A wrong Basic password is 401.
+    let wrong = "Basic cm9sbHdpc2U6d3Jvbmc="; // rollwise:wrong
+    let r = call(
+        &st,
+        "POST",
+        "/a2a/analyze",
+        Some(sample.to_string()),
+        &[("authorization", wrong)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

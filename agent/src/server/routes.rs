@@ -35,16 +35,65 @@ pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: 
     next.run(req).await
 }
 
+/// The token as `Authorization: Bearer <token>`, or as the password of
+/// HTTP Basic auth (any user name): a client that can only be given a URL
+/// sends `http://user:<token>@host/` as Basic (Go's net/http does, which is
+/// how the metric-ai plugin can authenticate).
 fn bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
     let Some(want) = &st.token else {
         return true;
     };
-    headers
+    let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes()))
+    else {
+        return false;
+    };
+    if let Some(g) = value.strip_prefix("Bearer ") {
+        return constant_time_eq(g.trim().as_bytes(), want.as_bytes());
+    }
+    value
+        .strip_prefix("Basic ")
+        .and_then(|b| base64_decode(b.trim()))
+        .and_then(|raw| {
+            let at = raw.iter().position(|&c| c == b':')?;
+            Some(constant_time_eq(&raw[at + 1..], want.as_bytes()))
+        })
+        .unwrap_or(false)
+}
+
+/// Standard base64 with padding (RFC 4648 section 4); `None` when malformed.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let bytes = s.as_bytes();
+    if bytes.is_empty() || bytes.len() % 4 != 0 || bytes.len() > 4096 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let last = i == bytes.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let b = n.to_be_bytes();
+        out.extend_from_slice(&b[1..4 - pad]);
+    }
+    Some(out)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -627,7 +676,7 @@ pub async fn a2a(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<A2aReply>, ApiError> {
+) -> Result<Response, ApiError> {
     let req: A2aRequest = parse_json(body)?;
     let c = req.context;
     validate::namespace("context.namespace", &c.namespace)?;
@@ -663,8 +712,18 @@ pub async fn a2a(
         end: jiff::Timestamp::now(),
         queries: Default::default(),
     };
+    // The plugin waits up to A2A_CALLER_TIMEOUT for its agent: wait for the
+    // analysis itself rather than answer "still running" after the
+    // web provider's deadline.
     let deadline = deadline_of(&st, &headers);
-    let rec = run_keyed(
+    let deadline = if headers.contains_key("x-rollwise-deadline") {
+        deadline
+    } else {
+        st.analysis_timeout
+            .max(st.deadline)
+            .min(A2A_CALLER_TIMEOUT.saturating_sub(Duration::from_secs(10)))
+    };
+    match run_keyed(
         &st,
         key,
         Origin::A2a,
@@ -672,8 +731,42 @@ pub async fn a2a(
         c.extra_prompt,
         deadline,
     )
-    .await?;
-    Ok(Json(a2a_reply(&rec, &st.public_url)))
+    .await
+    {
+        Ok(rec) => Ok(Json(a2a_reply(&rec, &st.public_url)).into_response()),
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => Ok(a2a_unavailable(&e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// How long the metric-ai plugin's HTTP client waits for its agent.
+pub const A2A_CALLER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A verdict not ready in time (or no slot), in the plugin's reply shape:
+/// `promote: false`, confidence 0, the reason and the analysis id in
+/// `analysis`. The status stays 503 (with Retry-After): the plugin reads a
+/// non-200 as an error measurement, which Argo measures again, where a 200
+/// with `promote: false` would be a failed one and abort the Rollout.
+fn a2a_unavailable(e: &ApiError) -> Response {
+    let reply = A2aReply {
+        analysis: format!("no verdict yet: {}", e.error.message),
+        root_cause: String::new(),
+        remediation: match &e.error.analysis_id {
+            Some(id) => {
+                format!("call again: analysis {id} is still running and its verdict will be cached")
+            }
+            None => "call again shortly".into(),
+        },
+        promote: false,
+        confidence: 0,
+    };
+    let mut resp = (StatusCode::SERVICE_UNAVAILABLE, Json(reply)).into_response();
+    if let Some(d) = e.retry_after
+        && let Ok(v) = axum::http::HeaderValue::from_str(&d.as_secs().max(1).to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// The plugin promotes on `promote: true` only; inconclusive is not promote.
@@ -854,4 +947,25 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
         st.metrics.encode(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_decode;
+
+    #[test]
+    fn base64_decodes_the_rfc_vectors_and_refuses_garbage() {
+        for (enc, dec) in [
+            ("Zg==", "f"),
+            ("Zm8=", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYmFy", "foobar"),
+            ("cm9sbHdpc2U6czNjcjN0LXQwa2Vu", "rollwise:s3cr3t-t0ken"),
+        ] {
+            assert_eq!(base64_decode(enc).as_deref(), Some(dec.as_bytes()), "{enc}");
+        }
+        for bad in ["", "Zg=", "Z===", "Zg==Zm9v", "Zm9*", "Zm 9"] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 }
