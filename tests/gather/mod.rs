@@ -2,6 +2,7 @@
 //! fake API server, Prometheus for real (promtool-built blocks) and through a
 //! wire-level fake for its failure modes.
 
+mod docs;
 mod kube;
 mod kube_fake;
 mod prometheus_fake;
