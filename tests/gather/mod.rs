@@ -5,5 +5,6 @@
 mod docs;
 mod kube;
 mod kube_fake;
+pub mod logs;
 mod prometheus_fake;
 mod prometheus_real;

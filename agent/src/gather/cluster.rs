@@ -90,7 +90,12 @@ impl ClusterSource {
                 let client = PrometheusClient::new(url, policy, observer)?;
                 Some(PrometheusGatherer::new(client, cfg.prometheus.clone()))
             }
-            None => None,
+            None => {
+                tracing::warn!(
+                    "no metric source: [gather.prometheus] url is not set, so analyses gathered from the cluster have no metrics and are inconclusive; see docs/queries.md"
+                );
+                None
+            }
         };
         Ok(ClusterSource::new(
             KubeGatherer::new(reader, cfg.kube.clone()),
