@@ -152,3 +152,72 @@ async fn no_fragment_of_a_secret_leaves_through_any_outbound_text() {
     found.dedup();
     assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
 }
+
+/// The running service with the planted bundle: the reply, the page as
+/// served (HTML and JSON), `/metrics`, and everything the process logged at
+/// `debug` (what the dev overlay runs with) while it judged and served.
+#[tokio::test]
+async fn no_fragment_leaves_through_the_service_metrics_or_the_process_log() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let cap = crate::gather::logs::Captured::default();
+    let _guard = tracing::subscriber::set_default(cap.subscriber("debug", false));
+    let st = crate::server::state_with(None, |_| {});
+    let bearer = format!("Bearer {}", crate::server::TOKEN);
+    let send = |req: Request<Body>| {
+        let app = rollwise::server::app(std::sync::Arc::clone(&st)).unwrap();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let mut found = Vec::new();
+    for pad in [0, 27, 48] {
+        let ev = planted(pad);
+        let (status, reply) = send(
+            Request::post("/v1/verdicts")
+                .header("authorization", &bearer)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&ev).unwrap()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+        found.extend(leaks("reply", &reply));
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        let id = v["analysisId"].as_str().unwrap().to_owned();
+        for uri in [
+            format!("/analyses/{id}"),
+            format!("/analyses/{id}?format=json"),
+            "/analyses".to_owned(),
+        ] {
+            let (status, body) = send(
+                Request::get(&uri)
+                    .header("authorization", &bearer)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 200, "{uri}");
+            found.extend(leaks(&uri, &body));
+        }
+    }
+    let (status, metrics) = send(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("rollwise_"), "{metrics}");
+    found.extend(leaks("/metrics", &metrics));
+    let log = cap.text();
+    assert!(
+        log.contains("analysis finished"),
+        "the log was captured: {log}"
+    );
+    found.extend(leaks("process log", &log));
+    found.sort();
+    found.dedup();
+    assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
+}
