@@ -742,3 +742,52 @@ async fn a2a_on_a_deadline_keeps_the_contract_shape_and_basic_auth_works() {
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A bundle posted again within the cache TTL is the same analysis: one
+/// judgement, one record, the same analysis id; concurrent copies join it.
+#[tokio::test]
+async fn a_repeated_bundle_is_answered_from_the_cache() {
+    let st = state_with(None, |_| {});
+    let body = serde_json::to_value(scenario(ABORT)).unwrap();
+    let first = post(&st, "/v1/verdicts", body.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let again = futures_join(&st, &body, 8).await;
+    for r in &again {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["analysisId"], first.body["analysisId"]);
+        assert_eq!(r.body["verdict"], first.body["verdict"]);
+    }
+    let mut other = body.clone();
+    other["name"] = json!("another bundle");
+    let r = post(&st, "/v1/verdicts", other).await;
+    assert_ne!(r.body["analysisId"], first.body["analysisId"]);
+    let m = call(&st, "GET", "/metrics", None, &[]).await.text;
+    let count = |result: &str| -> u64 {
+        let prefix = format!("rollwise_cache_lookups_total{{result=\"{result}\"}} ");
+        m.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    assert_eq!(count("started"), 2, "{m}");
+    assert_eq!(count("cached") + count("joined"), 8, "{m}");
+}
+
+async fn futures_join(
+    st: &Arc<rollwise::server::AppState>,
+    body: &serde_json::Value,
+    n: usize,
+) -> Vec<super::Reply> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let st = Arc::clone(st);
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            post(&st, "/v1/verdicts", body).await
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}

@@ -592,11 +592,41 @@ pub async fn verdicts(
     let (bytes, clipped) = tokio::time::timeout_at(until, read)
         .await
         .map_err(|_| ApiError::body_timeout())??;
+    // The same bundle within the cache TTL is the same analysis: its verdict
+    // is answered from the cache (or joined while it runs), judged once.
+    let key = AnalysisKey {
+        endpoint: "verdicts",
+        namespace: String::new(),
+        rollout: String::new(),
+        canary: String::new(),
+        stable: String::new(),
+        window_secs: 0,
+        extra: body_digest(&bytes),
+    };
+    let remaining = || until.saturating_duration_since(tokio::time::Instant::now());
+    let ticket = match st.cache.lookup(key, new_id) {
+        Lookup::Done(rec) => {
+            st.metrics.cache_lookup("cached");
+            return Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)));
+        }
+        Lookup::Running { rx, id } => {
+            st.metrics.cache_lookup("joined");
+            drop(permit);
+            drop(bytes);
+            let rec = wait(&st, rx, &id, remaining()).await?;
+            return Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)));
+        }
+        Lookup::Start(ticket) => {
+            st.metrics.cache_lookup("started");
+            ticket
+        }
+    };
+    // A bundle that does not parse drops its ticket: nothing is cached.
     let mut ev = parse_bundle(&bytes)?;
     drop(bytes);
     ev.gaps.extend(clipped.gaps(&bounds));
-    let id = new_id();
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let id = ticket.id.clone();
+    let rx = ticket.subscribe();
     let st2 = Arc::clone(&st);
     let span = tracing::info_span!("analysis", id = %id, origin = "verdicts");
     let task_id = id.clone();
@@ -611,17 +641,21 @@ pub async fn verdicts(
             )
             .await;
             drop(permit);
+            // Stored before it is answered: the page the reply links exists.
             st2.history.insert(Arc::clone(&rec), None).await;
-            let _ = tx.send(Arc::clone(&rec));
+            ticket.finish(Arc::clone(&rec));
             after(&st2, rec);
         }
         .instrument(span),
     );
-    match tokio::time::timeout_at(until, rx).await {
-        Ok(Ok(rec)) => Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url))),
-        Ok(Err(_)) => Err(analysis_failed()),
-        Err(_) => Err(ApiError::still_running(&id, retry)),
-    }
+    let rec = wait(&st, rx, &id, remaining()).await?;
+    Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)))
+}
+
+/// SHA-256 of a request body, hex: the cache key of a bundle.
+fn body_digest(bytes: &[u8]) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, bytes);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The longest string a bundle may carry (a log line): longer ones are
