@@ -75,7 +75,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         }))
     }
     let bytes = s.as_bytes();
-    if bytes.is_empty() || bytes.len() % 4 != 0 || bytes.len() > 4096 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) || bytes.len() > 4096 {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
