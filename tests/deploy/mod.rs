@@ -103,13 +103,32 @@ fn the_deployed_template_is_the_one_in_plugin() {
 fn the_config_map_is_a_valid_server_configuration() {
     let d = docs("deploy/base/configmap.yaml");
     let toml_text = d[0]["data"]["rollwise.toml"].as_str().unwrap();
+    // As `rollwise serve` reads it: only known tables, every table typed.
+    rollwise::server::config::check_tables(toml_text, "configmap.yaml").unwrap();
     #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct File {
         server: rollwise::server::ServerConfig,
         llm: rollwise::llm::LlmConfig,
         store: rollwise::store::StoreConfig,
+        gather: rollwise::gather::GatherConfig,
     }
     let f: File = toml::from_str(toml_text).unwrap();
+    f.gather.validate().unwrap();
+    assert!(
+        f.gather.prometheus.url.is_some(),
+        "without [gather.prometheus] url every verdict is inconclusive"
+    );
+    // The edge settings are spelled out, so an operator sees them.
+    for key in [
+        "header-timeout-secs",
+        "body-timeout-secs",
+        "max-connections",
+        "retry-after-secs",
+        "page-user-header",
+    ] {
+        assert!(toml_text.contains(key), "the ConfigMap shows {key}");
+    }
     f.store.validate().unwrap();
     assert_eq!(
         f.store.parsed_url().unwrap(),

@@ -45,12 +45,19 @@ fn request() -> GatherRequest {
         canary: PodSelector::FromRollout,
         stable: PodSelector::FromRollout,
         window: Duration::from_secs(WINDOW),
-        // Logs are read for the window plus how long ago it ended; a window
-        // ending 2 s ahead keeps `sinceSeconds` exactly the window even when
-        // a loaded machine stalls between building the request and the read.
-        end: jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2),
+        end: end(),
         queries: Default::default(),
     }
+}
+
+/// The window's end: fixed, so the log reads' `sinceTime` is exact.
+fn end() -> jiff::Timestamp {
+    "2026-03-02T10:00:00Z".parse().unwrap()
+}
+
+/// The window's start, where log reads begin.
+fn start() -> jiff::Timestamp {
+    end() - jiff::SignedDuration::from_secs(WINDOW as i64)
 }
 
 /// Gathers `req` from a fake API server expecting `ex`, and checks that every
@@ -168,7 +175,7 @@ pub fn resolve_and_details(
     rollout: &Value,
     canary_pod: &Value,
     stable_pod: &Value,
-    window: u64,
+    start: jiff::Timestamp,
 ) -> Vec<Expect> {
     let w = World {
         rollout: rollout.clone(),
@@ -179,14 +186,14 @@ pub fn resolve_and_details(
     };
     let mut ex = resolve_expects(&w);
     ex.extend(events_expects(&w, vec![]));
-    // `window` may be either of two whole seconds (the clock may tick
-    // between here and the read): both are accepted, one is required.
-    for since in [window, window + 1] {
-        for (pod, color) in [(CANARY_POD, "yellow"), (STABLE_POD, "green")] {
-            let mut e = log_expect(pod, "canary-demo", false, since, &served(40, color));
-            e.optional = true;
-            ex.push(e);
-        }
+    for (pod, color) in [(CANARY_POD, "yellow"), (STABLE_POD, "green")] {
+        ex.push(log_expect(
+            pod,
+            "canary-demo",
+            false,
+            start,
+            &served(40, color),
+        ));
     }
     ex
 }
@@ -212,14 +219,14 @@ async fn healthy_canary_is_gathered_with_exact_requests() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(40, "yellow"),
     ));
     ex.push(log_expect(
         STABLE_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(40, "green"),
     ));
     let (client, api) = fake(ex);
@@ -296,19 +303,19 @@ async fn crashlooping_canary_reads_the_previous_instance_and_aborts() {
                  [signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x6c4a2b]\n\
                  goroutine 1 [running]:\n\
                  main.(*colorHandler).ServeHTTP(0x0, 0xc0000a2000)\n";
-    ex.push(log_expect(CANARY_POD, "canary-demo", true, WINDOW, crash));
+    ex.push(log_expect(CANARY_POD, "canary-demo", true, start(), crash));
     ex.push(log_expect(
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         "2019-10-28T04:55:30Z INFO starting rollouts-demo\n",
     ));
     ex.push(log_expect(
         STABLE_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(30, "green"),
     ));
     let (client, api) = fake(ex);
@@ -348,7 +355,7 @@ async fn forbidden_logs_become_a_gap_and_are_not_retried() {
     let w = world();
     let mut ex = resolve_expects(&w);
     ex.extend(events_expects(&w, vec![]));
-    let mut denied = log_expect(CANARY_POD, "canary-demo", false, WINDOW, "");
+    let mut denied = log_expect(CANARY_POD, "canary-demo", false, start(), "");
     denied.reply = status(
         403,
         "Forbidden",
@@ -359,7 +366,7 @@ async fn forbidden_logs_become_a_gap_and_are_not_retried() {
         STABLE_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(30, "green"),
     ));
     let (client, api) = fake(ex);
@@ -431,14 +438,14 @@ async fn a_server_error_is_retried_then_succeeds() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "yellow"),
     ));
     ex.push(log_expect(
         STABLE_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "green"),
     ));
     let (client, api) = fake(ex);
@@ -488,11 +495,11 @@ async fn a_hanging_api_server_times_out() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "yellow"),
     ));
     for _ in 0..2 {
-        let mut hang = log_expect(STABLE_POD, "canary-demo", false, WINDOW, "");
+        let mut hang = log_expect(STABLE_POD, "canary-demo", false, start(), "");
         hang.reply = Reply::Hang;
         ex.push(hang);
     }
@@ -552,14 +559,14 @@ async fn label_selected_sides_without_a_rollout() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "yellow"),
     ));
     ex.push(log_expect(
         STABLE_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "green"),
     ));
     let mut req = request();
@@ -624,10 +631,10 @@ async fn the_overall_deadline_turns_slow_details_into_a_gap() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(5, "yellow"),
     ));
-    let mut hang = log_expect(STABLE_POD, "canary-demo", false, WINDOW, "");
+    let mut hang = log_expect(STABLE_POD, "canary-demo", false, start(), "");
     hang.reply = Reply::Hang;
     ex.push(hang);
     let (client, api) = fake(ex);
@@ -731,14 +738,14 @@ async fn a_baseline_side_is_the_experiments_replica_set_not_the_stable_pods() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(40, "yellow"),
     ));
     ex.push(log_expect(
         &base_name,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(40, "green"),
     ));
     let mut req = request();
@@ -779,7 +786,7 @@ async fn a_baseline_hash_without_an_experiment_is_a_gap_not_the_stable_pods() {
         CANARY_POD,
         "canary-demo",
         false,
-        WINDOW,
+        start(),
         &served(40, "yellow"),
     ));
     let mut req = request();
@@ -875,4 +882,102 @@ async fn blue_green_sides_come_from_the_rollouts_blue_green_status() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("same revision"), "{err}");
+}
+
+/// A log over `max-log-lines` is read from the window's start and clipped
+/// there: a gap naming the pod, the container and the window's start, in the
+/// verdict's reasons (never a promote on it) and on the verdict page.
+#[tokio::test]
+async fn clipped_logs_are_a_gap_in_the_reasons_and_on_the_page() {
+    let w = world();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    ex.push(log_expect(
+        CANARY_POD,
+        "canary-demo",
+        false,
+        start(),
+        &served(40, "yellow"),
+    ));
+    ex.push(log_expect(
+        STABLE_POD,
+        "canary-demo",
+        false,
+        start(),
+        &served(8, "green"),
+    ));
+    let (client, api) = fake(ex);
+    let metrics = CallMetrics::default();
+    let reader = ClusterReader::new(client, policy(), Arc::new(metrics.clone()));
+    let src = ClusterSource::new(
+        KubeGatherer::new(
+            reader,
+            KubeGatherConfig {
+                max_log_lines: 10,
+                ..KubeGatherConfig::default()
+            },
+        ),
+        None,
+        Duration::from_secs(10),
+    );
+    let ev = src.gather_evidence(&request()).await.unwrap();
+    drop(src);
+    api.verify().await;
+    // The first ten lines of the window, not the last ten.
+    let canary = &ev.logs.canary[0];
+    assert_eq!(canary.lines.len(), 10);
+    assert!(
+        canary.lines[0].starts_with("2019-10-28T04:53:00Z"),
+        "{:?}",
+        canary.lines[0]
+    );
+    assert!(canary.sources[0].truncated);
+    assert!(!ev.logs.stable[0].sources[0].truncated);
+    let clipped: Vec<&String> = ev.gaps.iter().filter(|g| g.contains("clipped")).collect();
+    assert_eq!(clipped.len(), 1, "{:#?}", ev.gaps);
+    let gap = clipped[0];
+    for part in [
+        "canary pod canary-demo-65fb5ffc84-9wf5r",
+        "container canary-demo",
+        "10 lines ([gather.kube] max-log-lines)",
+        "2026-03-02T09:55:00Z",
+    ] {
+        assert!(gap.contains(part), "{part} in {gap}");
+    }
+    let v = judge(&ev);
+    assert_ne!(v.verdict, Decision::Promote);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.detail.contains("canary-demo-65fb5ffc84-9wf5r")
+                && r.detail.contains("clipped")),
+        "{:#?}",
+        v.reasons
+    );
+    let rec = rollwise::store::AnalysisRecord::new(
+        "clip".into(),
+        rollwise::store::Origin::Analyze,
+        0,
+        v,
+        &ev,
+        None,
+    );
+    let store = rollwise::store::Store::memory_with(10, [rec]);
+    let app = rollwise::page::router(store, rollwise::page::PageConfig::default());
+    let resp = tower::ServiceExt::oneshot(
+        app,
+        axum::http::Request::get("/analyses/clip")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let html = axum::body::to_bytes(resp.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    let html = String::from_utf8_lossy(&html);
+    assert!(
+        html.contains("canary pod canary-demo-65fb5ffc84-9wf5r container canary-demo were clipped"),
+        "the page names the clipped pod"
+    );
 }

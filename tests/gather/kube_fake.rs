@@ -241,13 +241,20 @@ pub fn expect_owned(path: &str, query: Vec<(String, String)>, reply: Reply) -> E
     }
 }
 
-/// The log read of one container: the window in seconds and the gatherer's
-/// default bounds (5,000 lines, 2 MiB).
-pub fn log_expect(pod: &str, container: &str, previous: bool, since: u64, body: &str) -> Expect {
+/// The log read of one container: from the window's `start` on
+/// (`sinceTime`, whole seconds), within the gatherer's default byte bound
+/// (2 MiB); the line bound is applied after reading, not as `tailLines`.
+pub fn log_expect(
+    pod: &str,
+    container: &str,
+    previous: bool,
+    start: jiff::Timestamp,
+    body: &str,
+) -> Expect {
+    let since = start.round(jiff::Unit::Second).unwrap();
     let mut q = vec![
         ("container".to_owned(), container.to_owned()),
-        ("sinceSeconds".to_owned(), since.to_string()),
-        ("tailLines".to_owned(), "5000".to_owned()),
+        ("sinceTime".to_owned(), since.to_string()),
         ("limitBytes".to_owned(), "2097152".to_owned()),
     ];
     if previous {

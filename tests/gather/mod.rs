@@ -2,7 +2,9 @@
 //! fake API server, Prometheus for real (promtool-built blocks) and through a
 //! wire-level fake for its failure modes.
 
+mod docs;
 mod kube;
 mod kube_fake;
+pub mod logs;
 mod prometheus_fake;
 mod prometheus_real;

@@ -359,12 +359,9 @@ async fn kube_and_real_prometheus_give_an_abort() {
         p
     };
     let stable_pod = kube_fake::fixture("canary-pod-canary-demo-877894d5b-6jfpt.json");
-    // Logs are read from the window's start to now: the data ended minutes ago.
-    let ago = jiff::Timestamp::now()
-        .duration_since(prom.data_end)
-        .as_secs();
-    let since = SPAN as u64 + u64::try_from(ago).unwrap();
-    let ex = super::kube::resolve_and_details(&w, &canary_pod, &stable_pod, since);
+    // Logs are read from the window's start on.
+    let start = prom.data_end - jiff::SignedDuration::from_secs(SPAN);
+    let ex = super::kube::resolve_and_details(&w, &canary_pod, &stable_pod, start);
     let (client, api) = kube_fake::fake(ex);
     let metrics = CallMetrics::default();
     let reader = ClusterReader::new(client, CallPolicy::default(), Arc::new(metrics.clone()));

@@ -59,7 +59,14 @@ const SECRETS: &[(&str, &str)] = &[
 /// p12 (a clean canary) with every secret in a canary Warning event of its
 /// own reason, `pad` words in front, and in a canary log line.
 fn planted(pad: usize) -> Evidence {
-    let mut ev = public_scenario("p12-rollouts-demo-blue-to-yellow.json");
+    plant(
+        public_scenario("p12-rollouts-demo-blue-to-yellow.json"),
+        pad,
+    )
+}
+
+/// `ev` with every secret planted as [`planted`] says.
+fn plant(mut ev: Evidence, pad: usize) -> Evidence {
     let pod = ev.pods.canary[0].name.clone();
     let words = "word ".repeat(pad);
     for (i, (text, _)) in SECRETS.iter().enumerate() {
@@ -147,6 +154,129 @@ async fn no_fragment_of_a_secret_leaves_through_any_outbound_text() {
         found.extend(leaks("store", &serde_json::to_string(&*kept).unwrap()));
         // The page as served reads the stored record.
         found.extend(leaks("served page", &page.detail(&kept)));
+    }
+    found.sort();
+    found.dedup();
+    assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
+}
+
+/// The running service with the planted bundle: the reply, the page as
+/// served (HTML and JSON), `/metrics`, and everything the process logged at
+/// `debug` (what the dev overlay runs with) while it judged and served.
+#[tokio::test]
+async fn no_fragment_leaves_through_the_service_metrics_or_the_process_log() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let cap = crate::gather::logs::Captured::default();
+    let _guard = tracing::subscriber::set_default(cap.subscriber("debug", false));
+    let st = crate::server::state_with(None, |_| {});
+    let bearer = format!("Bearer {}", crate::server::TOKEN);
+    let send = |req: Request<Body>| {
+        let app = rollwise::server::app(std::sync::Arc::clone(&st)).unwrap();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let mut found = Vec::new();
+    for pad in [0, 27, 48] {
+        let ev = planted(pad);
+        let (status, reply) = send(
+            Request::post("/v1/verdicts")
+                .header("authorization", &bearer)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&ev).unwrap()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+        found.extend(leaks("reply", &reply));
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        let id = v["analysisId"].as_str().unwrap().to_owned();
+        for uri in [
+            format!("/analyses/{id}"),
+            format!("/analyses/{id}?format=json"),
+            "/analyses".to_owned(),
+        ] {
+            let (status, body) = send(
+                Request::get(&uri)
+                    .header("authorization", &bearer)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 200, "{uri}");
+            found.extend(leaks(&uri, &body));
+        }
+    }
+    let (status, metrics) = send(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("rollwise_"), "{metrics}");
+    found.extend(leaks("/metrics", &metrics));
+    let log = cap.text();
+    assert!(
+        log.contains("analysis finished"),
+        "the log was captured: {log}"
+    );
+    found.extend(leaks("process log", &log));
+    found.sort();
+    found.dedup();
+    assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
+}
+
+/// The remediation agent on a failing canary with every secret planted in
+/// its evidence, driven by a model that copies every secret into its commit
+/// message, the file it commits and its PR text: nothing of any reaches
+/// GitHub (the fake records every request), neither the PR's title and body
+/// nor the commit.
+#[test]
+fn no_fragment_reaches_the_remediation_pr_title_body_or_commit() {
+    use crate::remediate::{acme, fake, run_with, runtime, scenario, script};
+    let all: String = SECRETS.iter().map(|(t, _)| format!(" {t}")).collect();
+    let rt = runtime();
+    let mut found = Vec::new();
+    for pad in [0, 33] {
+        let gh = fake(&rt);
+        let ev = plant(scenario(), pad);
+        let mut turns = script();
+        let set = |turn: &mut rollwise::llm::ToolTurn, f: &dyn Fn(&mut serde_json::Value)| {
+            let args = &mut turn.tool_calls[0].arguments;
+            let mut v: serde_json::Value = serde_json::from_str(args).unwrap();
+            f(&mut v);
+            *args = v.to_string();
+        };
+        set(&mut turns[2], &|v| {
+            v["message"] = format!("fix: bound the index;{all}").into();
+            let c = v["files"][0]["content"].as_str().unwrap().to_owned();
+            v["files"][0]["content"] = format!("// seen:{all}\n{c}").into();
+        });
+        set(&mut turns[3], &|v| {
+            for k in ["title", "root_cause", "change", "verification"] {
+                let t = v[k].as_str().unwrap_or_default().to_owned();
+                v[k] = format!("{t}{all}").into();
+            }
+        });
+        let o = run_with(&rt, &gh, &ev, turns, acme());
+        assert_eq!(o.stop, rollwise::remediate::StopReason::Finished, "{o:#?}");
+        let prs = gh.prs();
+        assert_eq!(prs.len(), 1);
+        found.extend(leaks("PR title", &prs[0].title));
+        found.extend(leaks("PR body", &prs[0].body));
+        let msg = gh.commit_message(&o.branch).unwrap();
+        assert!(msg.contains("bound the index"), "{msg}");
+        found.extend(leaks("commit message", &msg));
+        for r in gh.requests() {
+            found.extend(leaks(
+                &format!("{} {}", r.method, r.path),
+                &format!("{} {:?}", r.query, r.body),
+            ));
+        }
+        found.extend(leaks("transcript", &o.transcript_json().to_string()));
     }
     found.sort();
     found.dedup();

@@ -2,6 +2,7 @@
 //! hostile text made inert (unit-level with `oneshot`), and the real thing in
 //! headless Chromium (`browser.rs`).
 
+mod auth;
 mod browser;
 mod routes;
 

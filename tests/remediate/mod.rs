@@ -31,7 +31,7 @@ const FAULTY: &str = "internal/pricing/discount.go";
 const SCENARIO: &str = "evals/scenarios/tune/remediation/r01-cart-go-index-out-of-range.json";
 const SCRIPT: &str = "evals/remediation-scripts/r01-cart-go-index-out-of-range.json";
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -39,7 +39,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn scenario() -> Evidence {
+pub(crate) fn scenario() -> Evidence {
     let mut ev = rollwise::evidence::load_file(&repo_path(SCENARIO), 10 << 20).unwrap();
     ev.logs.canary.push(PodLogs {
         pod: "cart-6d8f7c9b5-x7k2p".into(),
@@ -52,7 +52,7 @@ fn scenario() -> Evidence {
     ev
 }
 
-fn script() -> Vec<ToolTurn> {
+pub(crate) fn script() -> Vec<ToolTurn> {
     serde_json::from_str(&std::fs::read_to_string(repo_path(SCRIPT)).unwrap()).unwrap()
 }
 
@@ -78,7 +78,7 @@ fn done() -> ToolTurn {
     }
 }
 
-fn fake(rt: &tokio::runtime::Runtime) -> FakeGithub {
+pub(crate) fn fake(rt: &tokio::runtime::Runtime) -> FakeGithub {
     FakeGithub::start(
         rt,
         "acme",
@@ -140,7 +140,18 @@ fn run_against(
     turns: Vec<ToolTurn>,
     allow: Vec<RepoRef>,
 ) -> RemediationOutcome {
-    let ev = scenario();
+    run_with(rt, fake, &scenario(), turns, allow)
+}
+
+/// One run on `ev` of `turns` against the fake, writing to `allow`.
+pub(crate) fn run_with(
+    rt: &tokio::runtime::Runtime,
+    fake: &FakeGithub,
+    ev: &Evidence,
+    turns: Vec<ToolTurn>,
+    allow: Vec<RepoRef>,
+) -> RemediationOutcome {
+    let ev = ev.clone();
     let judge = Judge::default();
     let verdict = judge.judge(&ev);
     let gh = github(rt, fake);
@@ -156,7 +167,7 @@ fn run_against(
         .unwrap()
 }
 
-fn acme() -> Vec<RepoRef> {
+pub(crate) fn acme() -> Vec<RepoRef> {
     vec![RepoRef::new("acme", "cart").unwrap()]
 }
 

@@ -99,3 +99,56 @@ async fn an_analysis_that_waits_past_the_timeout_is_answered_inconclusive() {
         last.text
     );
 }
+
+/// A bundle already judged is answered from the cache while every slot and
+/// every queue place is taken: it needs neither (nor a parse); a new bundle
+/// then is refused with `queue_full`, and is not cached.
+#[tokio::test]
+async fn a_cached_bundle_is_answered_while_the_slots_and_the_queue_are_full() {
+    let mut fake = FakeSource::with(&SCENARIOS);
+    fake.delay = Duration::from_secs(3);
+    let st = state_with(Some(Arc::new(fake)), |c| {
+        c.max_concurrent_analyses = 1;
+        c.max_queued_analyses = 1;
+    });
+    let verdicts = |body: String, deadline: &'static str| {
+        let st = Arc::clone(&st);
+        async move {
+            call(
+                &st,
+                "POST",
+                "/v1/verdicts",
+                Some(body),
+                &[
+                    ("authorization", &format!("Bearer {TOKEN}")),
+                    ("x-rollwise-deadline", deadline),
+                ],
+            )
+            .await
+        }
+    };
+    let bundle = serde_json::to_string(&scenario(SCENARIOS[2])).unwrap();
+    let first = verdicts(bundle.clone(), "30").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let running = analyze(&st, SCENARIOS[0], "0.05").await;
+    assert_eq!(running.body["error"]["code"], "analysis_running");
+    let queued = analyze(&st, SCENARIOS[1], "0.05").await;
+    assert_eq!(queued.body["error"]["code"], "analysis_running");
+    let again = verdicts(bundle, "0.05").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["analysisId"], first.body["analysisId"]);
+    let mut other = serde_json::to_value(scenario(SCENARIOS[2])).unwrap();
+    other["name"] = "another bundle".into();
+    let refused = verdicts(other.to_string(), "0.05").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["error"]["code"], "queue_full",
+        "{}",
+        refused.text
+    );
+}

@@ -642,12 +642,23 @@ async fn bodies_are_bounded_per_route_and_bundles_are_checked_like_other_input()
     assert_ne!(r.body["verdict"], "promote", "{}", r.text);
     assert!(r.text.contains("clipped while reading"), "{}", r.text);
 
-    // The only slot taken: a bundle waits up to the deadline, then 503 with
-    // the configured Retry-After.
+    // The only slot taken: the bundle just judged is answered from the
+    // cache; a new one waits up to the deadline, then 503 with the
+    // configured Retry-After.
     let short = [h[0], ("x-rollwise-deadline", "0.3")];
     let body = analyze_body(&scenario(PROMOTE)).to_string();
     let a = call(&st, "POST", "/v1/analyze", Some(body), &short).await;
     assert_eq!(a.body["error"]["code"], "analysis_running", "{}", a.text);
+    let cached = call(
+        &st,
+        "POST",
+        "/v1/verdicts",
+        Some(bundle.to_string()),
+        &short,
+    )
+    .await;
+    assert_eq!(cached.status, StatusCode::OK, "{}", cached.text);
+    bundle["description"] = json!("another bundle");
     let r = call(
         &st,
         "POST",
@@ -659,4 +670,126 @@ async fn bodies_are_bounded_per_route_and_bundles_are_checked_like_other_input()
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "overloaded", "{}", r.text);
     assert_eq!(r.headers["retry-after"], "7");
+}
+
+/// The metric-ai plugin reads only a 200 as an answer: a verdict not ready
+/// in time keeps the contract's shape with 503 (an error measurement, which
+/// Argo retries), never a `promote: false` 200 (a failed one, an abort).
+/// The plugin can only be given a URL, so the token also works as the
+/// password of HTTP Basic auth (Go sends `http://user:token@host` as Basic).
+#[tokio::test]
+async fn a2a_on_a_deadline_keeps_the_contract_shape_and_basic_auth_works() {
+    let dir = crate::cli::repo_path("tests/server/fixtures");
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("request.example.json")).unwrap())
+            .unwrap();
+    let contract: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("response.example.json")).unwrap())
+            .unwrap();
+    let mut ev = scenario(PROMOTE);
+    ev.rollout.namespace = "default".into();
+    ev.rollout.name = "canary-demo".into();
+    let mut fake = FakeSource::default();
+    fake.by_canary.insert("role=canary".into(), ev);
+    fake.delay = Duration::from_secs(2);
+    let st = state_with(Some(Arc::new(fake)), |c| c.retry_after_secs = 3);
+    let basic = format!(
+        "Basic {}",
+        // "rollwise:s3cr3t-t0ken"
+        "cm9sbHdpc2U6czNjcjN0LXQwa2Vu"
+    );
+    assert_eq!(format!("rollwise:{TOKEN}"), "rollwise:s3cr3t-t0ken");
+    let h = [
+        ("authorization", basic.as_str()),
+        ("x-rollwise-deadline", "0.3"),
+    ];
+    let r = call(&st, "POST", "/a2a/analyze", Some(sample.to_string()), &h).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.headers["retry-after"], "3");
+    let mut got: Vec<_> = r.body.as_object().unwrap().keys().cloned().collect();
+    let mut want: Vec<_> = contract.as_object().unwrap().keys().cloned().collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{}", r.text);
+    assert_eq!(r.body["promote"], false);
+    assert_eq!(r.body["confidence"], 0);
+    assert!(
+        r.body["analysis"]
+            .as_str()
+            .unwrap()
+            .contains("still running"),
+        "{}",
+        r.text
+    );
+    // Without a deadline header the plugin's call waits for the verdict.
+    let r = call(
+        &st,
+        "POST",
+        "/a2a/analyze",
+        Some(sample.to_string()),
+        &[("authorization", basic.as_str())],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["promote"], true, "{}", r.text);
+    // A wrong Basic password is 401.
+    let wrong = "Basic cm9sbHdpc2U6d3Jvbmc="; // rollwise:wrong
+    let r = call(
+        &st,
+        "POST",
+        "/a2a/analyze",
+        Some(sample.to_string()),
+        &[("authorization", wrong)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A bundle posted again within the cache TTL is the same analysis: one
+/// judgement, one record, the same analysis id; concurrent copies join it.
+#[tokio::test]
+async fn a_repeated_bundle_is_answered_from_the_cache() {
+    let st = state_with(None, |_| {});
+    let body = serde_json::to_value(scenario(ABORT)).unwrap();
+    let first = post(&st, "/v1/verdicts", body.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let again = futures_join(&st, &body, 8).await;
+    for r in &again {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["analysisId"], first.body["analysisId"]);
+        assert_eq!(r.body["verdict"], first.body["verdict"]);
+    }
+    let mut other = body.clone();
+    other["name"] = json!("another bundle");
+    let r = post(&st, "/v1/verdicts", other).await;
+    assert_ne!(r.body["analysisId"], first.body["analysisId"]);
+    let m = call(&st, "GET", "/metrics", None, &[]).await.text;
+    let count = |result: &str| -> u64 {
+        let prefix = format!("rollwise_cache_lookups_total{{result=\"{result}\"}} ");
+        m.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    assert_eq!(count("started"), 2, "{m}");
+    assert_eq!(count("cached") + count("joined"), 8, "{m}");
+}
+
+async fn futures_join(
+    st: &Arc<rollwise::server::AppState>,
+    body: &serde_json::Value,
+    n: usize,
+) -> Vec<super::Reply> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let st = Arc::clone(st);
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            post(&st, "/v1/verdicts", body).await
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }

@@ -241,14 +241,31 @@ fn hint(e: &Error) -> Option<&'static str> {
 }
 
 fn init_tracing(level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let ansi = std::io::stderr().is_terminal();
+    let _ = tracing::subscriber::set_global_default(log_subscriber(filter, std::io::stderr, ansi));
+}
+
+/// The process's log format: one line per event, no target, colours only
+/// when `ansi` (stderr is a terminal: escape codes in a log collector's
+/// lines are noise).
+pub fn log_subscriber<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
+        .with_ansi(ansi)
         .with_target(false)
-        .try_init();
+        .finish()
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -324,7 +341,9 @@ fn read_config<T: serde::de::DeserializeOwned + Default>(
         what: format!("cannot read configuration {}", path.display()),
         source: e,
     })?;
-    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    let file = path.display().to_string();
+    crate::server::config::check_tables(&text, &file)?;
+    toml::from_str(&text).map_err(|e| Error::Config(format!("{file}: {e}")))
 }
 
 /// The model the flags, environment and configuration file select, its

@@ -196,15 +196,10 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
             token: env("ROLLWISE_API_TOKEN"),
             hooks,
             metrics,
-            store: Some(store.clone()),
+            store: Some(store),
             holder: Some(crate::store::holder_identity(env)),
         })?;
-        let app = server::router(Arc::clone(&state)).merge(crate::page::router(
-            store,
-            crate::page::PageConfig {
-                public_url: Some(public_url),
-            },
-        ));
+        let app = server::app(Arc::clone(&state))?;
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .map_err(|e| Error::Io {

@@ -90,7 +90,12 @@ impl ClusterSource {
                 let client = PrometheusClient::new(url, policy, observer)?;
                 Some(PrometheusGatherer::new(client, cfg.prometheus.clone()))
             }
-            None => None,
+            None => {
+                tracing::warn!(
+                    "no metric source: [gather.prometheus] url is not set, so analyses gathered from the cluster have no metrics and are inconclusive; see docs/queries.md"
+                );
+                None
+            }
         };
         Ok(ClusterSource::new(
             KubeGatherer::new(reader, cfg.kube.clone()),
@@ -164,7 +169,7 @@ impl ClusterSource {
             p.gather(&mreq).await
         };
         let (details, metrics) = tokio::join!(
-            tokio::time::timeout(remaining, self.kube.details(&resolved, log_since(req))),
+            tokio::time::timeout(remaining, self.kube.details(&resolved, start)),
             tokio::time::timeout(remaining, metrics_fut),
         );
         let details = details.unwrap_or_else(|_| Details {
@@ -207,15 +212,6 @@ impl ClusterSource {
             planted_secrets: Vec::new(),
         })
     }
-}
-
-/// How far back from now logs are read for a window ending at `req.end`.
-fn log_since(req: &GatherRequest) -> Duration {
-    let ended_ago = jiff::Timestamp::now()
-        .duration_since(req.end)
-        .as_secs()
-        .max(0);
-    req.window + Duration::from_secs(u64::try_from(ended_ago).unwrap_or(0))
 }
 
 /// The longest a readiness check waits for one dependency: a probe must

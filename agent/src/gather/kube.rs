@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use rollwise_tools::call::CallPolicy;
 use rollwise_tools::crd::{POD_TEMPLATE_HASH_LABEL, Rollout};
-use rollwise_tools::kube::{ClusterReader, LogRequest, since_seconds, validate};
+use rollwise_tools::kube::{ClusterReader, LogRequest, validate};
 use serde::{Deserialize, Serialize};
 
 use super::{GatherRequest, PodSelector};
@@ -33,7 +33,8 @@ pub struct KubeGatherConfig {
     pub timeout_secs: f64,
     /// Attempts per call including the first (5xx, 429, timeouts, transport).
     pub max_attempts: u32,
-    /// Per container and instance: the newest lines within the window.
+    /// Per container and instance: the lines kept, read from the window's
+    /// start on. Reaching it is a gap naming the pod and the window's start.
     pub max_log_lines: u32,
     /// Per container and instance.
     pub max_log_bytes: u64,
@@ -403,12 +404,11 @@ impl KubeGatherer {
     }
 
     /// Phase two: events of each side's pods and ReplicaSets, and their logs
-    /// since the window's start. Every failure is a gap.
-    ///
-    /// `since` is how far back from now logs are read: the window, plus how
-    /// long ago it ended (whole seconds; the log API has no "until").
-    pub async fn details(&self, resolved: &Resolved, since: Duration) -> Details {
-        let window = since;
+    /// from the window's `start` on (`sinceTime`: the log API reads forward
+    /// from there; it has no "until"). Every failure is a gap, and so is a
+    /// log clipped at `max-log-lines` or `max-log-bytes`.
+    pub async fn details(&self, resolved: &Resolved, start: jiff::Timestamp) -> Details {
+        let window = start;
         let ns = resolved.rollout.namespace.as_str();
         let (c, s) = tokio::join!(
             self.side_details(ns, "canary", &resolved.canary, window),
@@ -432,7 +432,7 @@ impl KubeGatherer {
         ns: &str,
         side: &str,
         rs: &ResolvedSide,
-        window: Duration,
+        window: jiff::Timestamp,
     ) -> (Vec<KubeEvent>, Vec<PodLogs>, Vec<String>) {
         let mut events = Vec::new();
         let mut logs = Vec::new();
@@ -481,7 +481,7 @@ impl KubeGatherer {
         side: &str,
         name: &str,
         pod: &Pod,
-        window: Duration,
+        start: jiff::Timestamp,
     ) -> (PodLogs, Vec<String>) {
         let mut out = PodLogs {
             pod: name.to_owned(),
@@ -515,20 +515,45 @@ impl KubeGatherer {
                 if !wanted {
                     continue;
                 }
+                // From the window's start forward, bounded in bytes by the
+                // API server; the line bound is applied here, so what is
+                // judged is the window's beginning, never only its end.
                 let req = LogRequest {
                     container: container.clone(),
                     previous,
-                    since_seconds: Some(since_seconds(window)),
-                    tail_lines: Some(i64::from(self.cfg.max_log_lines)),
+                    since_seconds: None,
+                    since_time: Some(start),
+                    tail_lines: None,
                     limit_bytes: i64::try_from(self.cfg.max_log_bytes).unwrap_or(i64::MAX),
                 };
                 match self.reader.logs(ns, name, &req).await {
-                    Ok(t) => {
+                    Ok(mut t) => {
+                        let max = usize::try_from(self.cfg.max_log_lines).unwrap_or(usize::MAX);
+                        let over_lines = t.lines.len() > max;
+                        t.lines.truncate(max);
+                        let truncated = t.truncated || over_lines;
+                        if truncated {
+                            gaps.push(format!(
+                                "{}logs of {side} pod {name} container {container} were clipped at {}: \
+                                 judged from the window's start ({}) to line {}; later lines were not read",
+                                if previous { "previous " } else { "" },
+                                if over_lines {
+                                    format!("{max} lines ([gather.kube] max-log-lines)")
+                                } else {
+                                    format!(
+                                        "{} bytes ([gather.kube] max-log-bytes)",
+                                        self.cfg.max_log_bytes
+                                    )
+                                },
+                                start.round(jiff::Unit::Second).unwrap_or(start),
+                                t.lines.len()
+                            ));
+                        }
                         out.sources.push(LogSource {
                             container: container.clone(),
                             previous,
                             lines: t.lines.len(),
-                            truncated: t.truncated,
+                            truncated,
                         });
                         out.lines.extend(t.lines);
                     }

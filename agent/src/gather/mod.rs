@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod files;
+pub mod health;
 pub mod kube;
 pub mod metrics;
 pub mod prometheus;
@@ -87,19 +88,27 @@ pub async fn from_environment(
     rollwise_tools::kube::ClusterReader,
 )> {
     crate::tls::install_crypto_provider();
-    let client = ::kube::Client::try_default()
-        .await
-        .map_err(|e| crate::Error::Gather {
-            dependency: "kubernetes",
-            message: format!(
-                "no cluster credentials ({e}); run in a pod with the rollwise ServiceAccount, set KUBECONFIG, or use --evidence-dir / --no-cluster"
-            ),
-        })?;
+    let no_cluster = |e: &dyn std::fmt::Display| crate::Error::Gather {
+        dependency: "kubernetes",
+        message: format!(
+            "no cluster credentials ({e}); run in a pod with the rollwise ServiceAccount, set KUBECONFIG, or use --evidence-dir / --no-cluster"
+        ),
+    };
+    let config = ::kube::Config::infer().await.map_err(|e| no_cluster(&e))?;
+    let kube_url = config.cluster_url.to_string();
+    let client = ::kube::Client::try_from(config).map_err(|e| no_cluster(&e))?;
+    tracing::info!(url = %health::loggable_url(&kube_url), "kubernetes API server");
+    let mut deps = vec![("kubernetes", kube_url.as_str())];
+    if let Some(u) = &cfg.prometheus.url {
+        deps.push(("prometheus", u.as_str()));
+    }
+    let observer: std::sync::Arc<dyn rollwise_tools::call::CallObserver> =
+        std::sync::Arc::new(health::DependencyLog::new(metrics, deps));
     let reader = rollwise_tools::kube::ClusterReader::new(
         client.clone(),
         cfg.kube.policy(),
-        metrics.clone(),
+        observer.clone(),
     );
-    let source = ClusterSource::from_config(client, cfg, metrics)?;
+    let source = ClusterSource::from_config(client, cfg, observer)?;
     Ok((std::sync::Arc::new(source), reader))
 }

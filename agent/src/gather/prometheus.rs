@@ -231,7 +231,8 @@ fn check_metrics(ms: &[MetricQuery]) -> Result<()> {
     Ok(())
 }
 
-const PLACEHOLDERS: [&str; 6] = [
+/// Every placeholder a template may name.
+pub const PLACEHOLDERS: [&str; 6] = [
     "namespace",
     "rollout",
     "selector",

@@ -79,7 +79,7 @@ impl Page<'_> {
         format!("{}/analyses/{}", self.base, fmt::path_segment(id))
     }
 
-    fn document(&self, title: &str, body: &str) -> String {
+    pub(super) fn document(&self, title: &str, body: &str) -> String {
         format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\

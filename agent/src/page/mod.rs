@@ -9,6 +9,7 @@
 //! redacted string by string, and the Content-Security-Policy allows no
 //! script at all and exactly one inline style sheet, by hash.
 
+pub mod auth;
 pub mod fmt;
 pub mod html;
 pub mod svg;
@@ -28,12 +29,13 @@ use crate::redact::Redactor;
 use crate::store::{Filter, Store, StoreError};
 
 /// How the pages are served.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct PageConfig {
     /// Base URL for absolute links (`https://rollwise.example.com`); relative
     /// links when absent.
     pub public_url: Option<String>,
+    /// Who may read them ([`auth`]); open by default.
+    pub access: auth::PageAccess,
 }
 
 /// Most records a list shows.
@@ -45,6 +47,7 @@ struct PageState {
     base: String,
     redactor: Arc<Redactor>,
     csp: HeaderValue,
+    access: auth::PageAccess,
 }
 
 /// The pages' routes with their state applied: `app.merge(page::router(..))`.
@@ -61,10 +64,18 @@ pub fn router(store: Store, cfg: PageConfig) -> Router {
         redactor: Arc::new(Redactor::new()),
         csp: HeaderValue::from_str(&content_security_policy())
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
+        access: cfg.access,
     };
-    Router::new()
+    let pages = Router::new()
         .route("/analyses", get(list))
         .route("/analyses/{id}", get(show))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ));
+    Router::new()
+        .merge(pages)
+        .route("/login", get(auth::form).post(auth::login))
         .with_state(state)
 }
 

@@ -387,33 +387,75 @@ impl Clipper {
     }
 }
 
-/// Read `body` into memory within `bounds`: 413 past `max_body` bytes (as
-/// sent), strings clipped and log lines dropped as they arrive, so what is
-/// held is bounded by the log budgets plus the rest of the bundle.
-pub async fn read_clipped(body: Body, bounds: Bounds) -> Result<(Vec<u8>, Clipped), ApiError> {
-    let max_body = bounds.max_body;
+/// A body as sent, in the frames it arrived in, with its SHA-256: what a
+/// repeated bundle is recognised by before any parsing.
+#[derive(Debug)]
+pub struct RawBody {
+    frames: Vec<Bytes>,
+    len: usize,
+    digest: String,
+}
+
+impl RawBody {
+    /// Hex SHA-256 of the bytes as sent.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The body with strings clipped and log lines dropped within `bounds`
+    /// (strings over `max_string` cut, lines past the log budgets dropped, the JSON kept valid).
+    pub fn clip(&self, bounds: Bounds) -> (Vec<u8>, Clipped) {
+        let mut clipper = Clipper::new(bounds);
+        let mut out = Vec::with_capacity(self.len.min(bounds.max_log + (1 << 20)));
+        for f in &self.frames {
+            clipper.feed(f, &mut out);
+        }
+        (out, clipper.clipped)
+    }
+}
+
+/// Read `body` as sent, hashing it as it arrives: 413 past `max_body` bytes.
+/// The frames are kept as they came (no copy); the caller bounds how many
+/// bodies are held at once (the service's read budget).
+pub async fn read_raw(body: Body, max_body: usize) -> Result<RawBody, ApiError> {
     let mut body = body;
-    let mut clipper = Clipper::new(bounds);
-    let mut out = Vec::new();
-    let mut seen = 0usize;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut frames = Vec::new();
+    let mut len = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            if is_body_timeout(&e) {
-                ApiError::body_timeout()
-            } else {
-                ApiError::bad_request(format!("the request body could not be read: {e}"))
-            }
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > max_body {
+        let data = frame_data(frame)?;
+        let Some(data) = data else { continue };
+        len = len.saturating_add(data.len());
+        if len > max_body {
             return Err(ApiError::body_too_large("[server] max-body-bytes"));
         }
-        clipper.feed(&data, &mut out);
+        ctx.update(&data);
+        frames.push(data);
     }
-    Ok((out, clipper.clipped))
+    let digest = ctx
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(RawBody {
+        frames,
+        len,
+        digest,
+    })
+}
+
+/// The data of one frame (`None`: a trailer), or the read error as the
+/// caller's answer.
+fn frame_data(frame: Result<Frame<Bytes>, axum::Error>) -> Result<Option<Bytes>, ApiError> {
+    let frame = frame.map_err(|e| {
+        if is_body_timeout(&e) {
+            ApiError::body_timeout()
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        }
+    })?;
+    Ok(frame.into_data().ok())
 }
 
 #[cfg(test)]
@@ -519,5 +561,42 @@ mod tests {
         let parsed = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
         assert_eq!(parsed(&out), parsed(&doc));
         assert_eq!(c, Clipped::default());
+    }
+
+    /// A body kept in the frames it came in clips as the same body read byte
+    /// by byte, wherever the frame edges fall (inside escapes, strings, keys).
+    #[test]
+    fn a_raw_body_clips_as_it_would_have_been_read() {
+        let long = "x".repeat(300);
+        let body = format!(
+            r#"{{"name":"b","logs":{{"canary":[{{"pod":"p","lines":["{long}","a\u00e9\"q",{}]}}]}},"k":"{long}"}}"#,
+            (0..10)
+                .map(|i| format!("\"line {i:02}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let b = Bounds {
+            max_body: 1 << 20,
+            max_string: 64,
+            max_pod_log: 100,
+            max_log: 1000,
+        };
+        let (want, want_c) = clip_in(&body, b);
+        for size in [1, 2, 3, 7, 64, body.len()] {
+            let frames: Vec<Bytes> = body
+                .as_bytes()
+                .chunks(size)
+                .map(Bytes::copy_from_slice)
+                .collect();
+            let raw = RawBody {
+                frames,
+                len: body.len(),
+                digest: String::new(),
+            };
+            let (got, got_c) = raw.clip(b);
+            assert_eq!(String::from_utf8(got).unwrap(), want, "frames of {size}");
+            assert_eq!(got_c, want_c, "frames of {size}");
+        }
+        assert!(want_c.strings > 0 && want_c.lines_dropped > 0, "{want_c:?}");
     }
 }

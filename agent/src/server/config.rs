@@ -53,6 +53,12 @@ pub struct ServerConfig {
     /// Connections served at once; more wait in the listen backlog. Keep it
     /// well below the process's open-file limit so accepting never fails.
     pub max_connections: usize,
+    /// The header an authenticating proxy in front of the verdict pages sets
+    /// to the signed-in user (`X-Auth-Request-User`, `X-Forwarded-User`).
+    /// Unset: the pages need the API token (bearer or the login cookie).
+    /// Set: a request carrying it may read the pages, so set it only when
+    /// every request from outside the cluster comes through that proxy.
+    pub page_user_header: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +80,7 @@ impl Default for ServerConfig {
             header_timeout_secs: 10.0,
             body_timeout_secs: 30.0,
             max_connections: 512,
+            page_user_header: None,
         }
     }
 }
@@ -170,9 +177,72 @@ impl ServerConfig {
     }
 }
 
+/// The top-level tables of rollwise's one configuration file. Every command
+/// reads its own tables from it and leaves the others, so a name outside
+/// this list is a mistake (`[prometheus]` for `[gather.prometheus]`) that
+/// would otherwise be silently ignored.
+pub const CONFIG_TABLES: [&str; 6] = ["server", "store", "gather", "llm", "slack", "remediate"];
+
+/// Refuse a configuration whose top level has anything but [`CONFIG_TABLES`],
+/// naming `file` and the key. Keys inside a table are checked by its own
+/// type (`deny_unknown_fields`).
+pub fn check_tables(text: &str, file: &str) -> Result<()> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| Error::Config(format!("{file}: {e}")))?;
+    for (key, value) in &table {
+        if !CONFIG_TABLES.contains(&key.as_str()) {
+            let hint = match key.as_str() {
+                "prometheus" | "kube" => format!(" (did you mean [gather.{key}]?)"),
+                _ => String::new(),
+            };
+            return Err(Error::Config(format!(
+                "{file}: unknown {} `{key}`{hint}; the tables are {}",
+                if value.is_table() { "table" } else { "key" },
+                CONFIG_TABLES
+                    .iter()
+                    .map(|t| format!("[{t}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if !value.is_table() {
+            return Err(Error::Config(format!(
+                "{file}: `{key}` must be a table ([{key}]), not a value"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_top_level_tables_and_keys_are_refused_by_name() {
+        check_tables(
+            "[server]\nlisten = \"x\"\n[gather.prometheus]\nurl = \"http://p\"\n",
+            "f.toml",
+        )
+        .unwrap();
+        let e = check_tables("[prometheus]\nurl = \"http://p\"\n", "/etc/rollwise.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/etc/rollwise.toml")
+                && e.contains("`prometheus`")
+                && e.contains("[gather.prometheus]"),
+            "{e}"
+        );
+        let e = check_tables("listen = \"0.0.0.0:1\"\n", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key `listen`"), "{e}");
+        let e = check_tables("server = 1\n", "f.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be a table"), "{e}");
+    }
 
     #[test]
     fn defaults_validate_and_env_overrides() {

@@ -68,6 +68,10 @@ pub struct AppState {
     pub token: Option<String>,
     pub hooks: Vec<Arc<dyn VerdictHook>>,
     permits: Arc<Semaphore>,
+    /// Bodies of `/v1/verdicts` being read or held, in KiB as declared
+    /// (`max-concurrent-analyses` x `max-body-bytes` in all): what bounds the
+    /// memory of bundles before their analysis has a slot.
+    read_budget: Arc<Semaphore>,
     /// Analyses running or waiting for one of `permits`.
     queue: cache::AnalysisQueue,
     /// One permit per running hook task, so shutdown can wait for them.
@@ -92,6 +96,26 @@ pub struct StateParts {
     pub store: Option<Store>,
     /// Who this process is in claims; `None`: `rollwise-<random>`.
     pub holder: Option<String>,
+}
+
+/// The read budget in KiB: room for `max-concurrent-analyses` bodies of
+/// `max-body-bytes` each, so the bound on held bundles is what it was when
+/// each read needed an analysis slot, while small bodies read side by side.
+fn read_budget_kib(cfg: &ServerConfig) -> usize {
+    let total = cfg
+        .max_concurrent_analyses
+        .saturating_mul(cfg.max_body_bytes.div_ceil(1024));
+    total.min(Semaphore::MAX_PERMITS).min(u32::MAX as usize)
+}
+
+/// KiB of the read budget one body takes: its declared length, else (chunked)
+/// the most it may be.
+pub(crate) fn body_kib(declared: Option<u64>, max_body: usize) -> u32 {
+    let bytes = declared
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(max_body)
+        .min(max_body);
+    u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
 }
 
 impl AppState {
@@ -120,6 +144,7 @@ impl AppState {
                     .unwrap_or_else(|| crate::store::holder_identity(|_| None)),
             },
             permits: Arc::new(Semaphore::new(p.cfg.max_concurrent_analyses)),
+            read_budget: Arc::new(Semaphore::new(read_budget_kib(&p.cfg))),
             queue: cache::AnalysisQueue::new(
                 p.cfg.max_concurrent_analyses,
                 p.cfg.max_queued_analyses,
@@ -202,6 +227,24 @@ pub fn router(state: Arc<AppState>) -> Router {
             routes::count_requests,
         ))
         .with_state(state)
+}
+
+/// The service as `rollwise serve` runs it: [`router`] and the verdict
+/// pages over the state's history, readable as [`crate::page::auth`] says
+/// (the API token, its login cookie, or `[server] page-user-header`).
+pub fn app(state: Arc<AppState>) -> Result<Router> {
+    let access = crate::page::auth::PageAccess::new(
+        state.token.as_deref(),
+        state.cfg.page_user_header.as_deref(),
+    )?;
+    let pages = crate::page::router(
+        state.history.store.clone(),
+        crate::page::PageConfig {
+            public_url: Some(state.public_url.clone()),
+            access,
+        },
+    );
+    Ok(router(state).merge(pages))
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves, then let running

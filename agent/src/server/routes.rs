@@ -35,16 +35,65 @@ pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: 
     next.run(req).await
 }
 
+/// The token as `Authorization: Bearer <token>`, or as the password of
+/// HTTP Basic auth (any user name): a client that can only be given a URL
+/// sends `http://user:<token>@host/` as Basic (Go's net/http does, which is
+/// how the metric-ai plugin can authenticate).
 fn bearer_ok(st: &AppState, headers: &HeaderMap) -> bool {
     let Some(want) = &st.token else {
         return true;
     };
-    headers
+    let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes()))
+    else {
+        return false;
+    };
+    if let Some(g) = value.strip_prefix("Bearer ") {
+        return constant_time_eq(g.trim().as_bytes(), want.as_bytes());
+    }
+    value
+        .strip_prefix("Basic ")
+        .and_then(|b| base64_decode(b.trim()))
+        .and_then(|raw| {
+            let at = raw.iter().position(|&c| c == b':')?;
+            Some(constant_time_eq(&raw[at + 1..], want.as_bytes()))
+        })
+        .unwrap_or(false)
+}
+
+/// Standard base64 with padding (RFC 4648 section 4); `None` when malformed.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let bytes = s.as_bytes();
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) || bytes.len() > 4096 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let last = i == bytes.len() / 4 - 1;
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let b = n.to_be_bytes();
+        out.extend_from_slice(&b[1..4 - pad]);
+    }
+    Some(out)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -566,10 +615,14 @@ fn extra_key(queries: &std::collections::BTreeMap<String, String>, extra: Option
 
 /// `POST /v1/verdicts`: judge the evidence bundle in the body.
 ///
-/// The analysis slot is taken before the body is read (queueing up to the
-/// deadline), so `max-concurrent-analyses` bounds the bundles in memory as
-/// well as the work; the body is read with every string clipped at
-/// [`MAX_STRING_BYTES`] (reported as a gap) and within the deadline.
+/// The body is read as sent within the read budget (KiB as declared, room for
+/// `max-concurrent-analyses` bodies of `max-body-bytes`) and hashed while it
+/// arrives. The same bundle within the cache TTL is the same analysis: its
+/// verdict is answered from the cache or joined while it runs, with no slot
+/// and no parse. A new bundle takes a queue place and then an analysis slot
+/// (queueing up to the deadline), and only then is clipped (every string at
+/// [`MAX_STRING_BYTES`], log lines past the budgets dropped, each a gap) and
+/// parsed.
 pub async fn verdicts(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -578,6 +631,49 @@ pub async fn verdicts(
     let deadline = deadline_of(&st, &headers);
     let until = tokio::time::Instant::now() + deadline;
     let retry = retry_after(&st);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > st.cfg.max_body_bytes as u64) {
+        return Err(ApiError::body_too_large("[server] max-body-bytes"));
+    }
+    let kib = super::body_kib(declared, st.cfg.max_body_bytes);
+    let budget =
+        tokio::time::timeout_at(until, Arc::clone(&st.read_budget).acquire_many_owned(kib))
+            .await
+            .map_err(|_| ApiError::overloaded(retry))?
+            .map_err(|_| ApiError::overloaded(retry))?;
+    let raw = tokio::time::timeout_at(until, bounded::read_raw(body, st.cfg.max_body_bytes))
+        .await
+        .map_err(|_| ApiError::body_timeout())??;
+    let key = AnalysisKey {
+        endpoint: "verdicts",
+        namespace: String::new(),
+        rollout: String::new(),
+        canary: String::new(),
+        stable: String::new(),
+        window_secs: 0,
+        extra: raw.digest().to_owned(),
+    };
+    let remaining = || until.saturating_duration_since(tokio::time::Instant::now());
+    let ticket = match st.cache.lookup(key, new_id) {
+        Lookup::Done(rec) => {
+            st.metrics.cache_lookup("cached");
+            return Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)));
+        }
+        Lookup::Running { rx, id } => {
+            st.metrics.cache_lookup("joined");
+            drop((raw, budget));
+            let rec = wait(&st, rx, &id, remaining()).await?;
+            return Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)));
+        }
+        Lookup::Start(ticket) => {
+            st.metrics.cache_lookup("started");
+            ticket
+        }
+    };
+    // Without a place or a slot the ticket is dropped: nothing is cached.
     let place = st.queue.enter().ok_or(ApiError::queue_full(retry))?;
     let permit = tokio::time::timeout_at(until, Arc::clone(&st.permits).acquire_owned())
         .await
@@ -589,15 +685,14 @@ pub async fn verdicts(
         max_pod_log: MAX_POD_LOG_BYTES,
         max_log: MAX_LOG_BYTES,
     };
-    let read = bounded::read_clipped(body, bounds);
-    let (bytes, clipped) = tokio::time::timeout_at(until, read)
-        .await
-        .map_err(|_| ApiError::body_timeout())??;
+    let (bytes, clipped) = raw.clip(bounds);
+    drop((raw, budget));
+    // A bundle that does not parse drops its ticket: nothing is cached.
     let mut ev = parse_bundle(&bytes)?;
     drop(bytes);
     ev.gaps.extend(clipped.gaps(&bounds));
-    let id = new_id();
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let id = ticket.id.clone();
+    let rx = ticket.subscribe();
     let st2 = Arc::clone(&st);
     let span = tracing::info_span!("analysis", id = %id, origin = "verdicts");
     let task_id = id.clone();
@@ -614,17 +709,15 @@ pub async fn verdicts(
                 run,
             )
             .await;
+            // Stored before it is answered: the page the reply links exists.
             st2.history.insert(Arc::clone(&rec), None).await;
-            let _ = tx.send(Arc::clone(&rec));
+            ticket.finish(Arc::clone(&rec));
             after(&st2, rec);
         }
         .instrument(span),
     );
-    match tokio::time::timeout_at(until, rx).await {
-        Ok(Ok(rec)) => Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url))),
-        Ok(Err(_)) => Err(analysis_failed()),
-        Err(_) => Err(ApiError::still_running(&id, retry)),
-    }
+    let rec = wait(&st, rx, &id, remaining()).await?;
+    Ok(Json(AnalyzeReply::from_record(&rec, &st.public_url)))
 }
 
 /// The longest string a bundle may carry (a log line): longer ones are
@@ -679,7 +772,7 @@ pub async fn a2a(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<A2aReply>, ApiError> {
+) -> Result<Response, ApiError> {
     let req: A2aRequest = parse_json(body)?;
     let c = req.context;
     validate::namespace("context.namespace", &c.namespace)?;
@@ -715,8 +808,18 @@ pub async fn a2a(
         end: jiff::Timestamp::now(),
         queries: Default::default(),
     };
+    // The plugin waits up to A2A_CALLER_TIMEOUT for its agent: wait for the
+    // analysis itself rather than answer "still running" after the
+    // web provider's deadline.
     let deadline = deadline_of(&st, &headers);
-    let rec = run_keyed(
+    let deadline = if headers.contains_key("x-rollwise-deadline") {
+        deadline
+    } else {
+        st.analysis_timeout
+            .max(st.deadline)
+            .min(A2A_CALLER_TIMEOUT.saturating_sub(Duration::from_secs(10)))
+    };
+    match run_keyed(
         &st,
         key,
         Origin::A2a,
@@ -724,8 +827,45 @@ pub async fn a2a(
         c.extra_prompt,
         deadline,
     )
-    .await?;
-    Ok(Json(a2a_reply(&rec, &st.public_url)))
+    .await
+    {
+        Ok(rec) => Ok(Json(a2a_reply(&rec, &st.public_url)).into_response()),
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => Ok(a2a_unavailable(&e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// How long the metric-ai plugin's HTTP client waits for its agent.
+pub const A2A_CALLER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A verdict not ready in time (or no slot), in the plugin's reply shape:
+/// `promote: false`, confidence 0, the reason and the analysis id in
+/// `analysis`. The status stays 503 (with Retry-After): the plugin reads a
+/// non-200 as an error measurement, which Argo measures again, where a 200
+/// with `promote: false` would be a failed one and abort the Rollout.
+fn a2a_unavailable(e: &ApiError) -> Response {
+    let reply = A2aReply {
+        analysis: format!("no verdict yet: {}", e.error.message),
+        root_cause: String::new(),
+        remediation: match &e.error.analysis_id {
+            Some(id) => {
+                format!("call again: analysis {id} is still running and its verdict will be cached")
+            }
+            None => "call again shortly".into(),
+        },
+        promote: false,
+        confidence: 0,
+        pr_link: None,
+        model_results: Vec::new(),
+        voting_rationale: None,
+    };
+    let mut resp = (StatusCode::SERVICE_UNAVAILABLE, Json(reply)).into_response();
+    if let Some(d) = e.retry_after
+        && let Ok(v) = axum::http::HeaderValue::from_str(&d.as_secs().max(1).to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// The plugin promotes on `promote: true` only; inconclusive is not promote.
@@ -927,4 +1067,25 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
         st.metrics.encode(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_decode;
+
+    #[test]
+    fn base64_decodes_the_rfc_vectors_and_refuses_garbage() {
+        for (enc, dec) in [
+            ("Zg==", "f"),
+            ("Zm8=", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYmFy", "foobar"),
+            ("cm9sbHdpc2U6czNjcjN0LXQwa2Vu", "rollwise:s3cr3t-t0ken"),
+        ] {
+            assert_eq!(base64_decode(enc).as_deref(), Some(dec.as_bytes()), "{enc}");
+        }
+        for bad in ["", "Zg=", "Z===", "Zg==Zm9v", "Zm9*", "Zm 9"] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 }

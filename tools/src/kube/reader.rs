@@ -30,6 +30,9 @@ pub struct LogRequest {
     pub previous: bool,
     /// Only lines newer than this many seconds (the analysis window).
     pub since_seconds: Option<i64>,
+    /// Only lines from this time on (`sinceTime`; used instead of
+    /// `since_seconds` when both are given): a window's start, exactly.
+    pub since_time: Option<k8s_openapi::jiff::Timestamp>,
     /// At most this many lines, the newest.
     pub tail_lines: Option<i64>,
     /// At most this many bytes; the API server stops reading there.
@@ -224,7 +227,8 @@ impl ClusterReader {
         let lp = kube::api::LogParams {
             container: Some(req.container.clone()),
             previous: req.previous,
-            since_seconds: req.since_seconds,
+            since_seconds: req.since_seconds.filter(|_| req.since_time.is_none()),
+            since_time: req.since_time,
             tail_lines: req.tail_lines,
             limit_bytes: Some(req.limit_bytes),
             ..Default::default()

@@ -489,6 +489,7 @@ impl Tool for PodLogs {
                 container: container.clone(),
                 previous: a.previous,
                 since_seconds: l.since_seconds,
+                since_time: None,
                 tail_lines: Some(i64::from(l.max_lines)),
                 limit_bytes: i64::from(l.max_bytes),
             };

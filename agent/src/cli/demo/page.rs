@@ -60,6 +60,7 @@ pub async fn serve(store: Store, port: u16) -> Result<PageServer> {
         store,
         PageConfig {
             public_url: Some(base.clone()),
+            ..PageConfig::default()
         },
     );
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
