@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 scripts/setup.sh
-# The local-model test starts llama.cpp from this venv; with CI=true it fails
-# (never skips) when the venv is missing.
+# The local-model test starts llama.cpp from this venv; it fails (never skips)
+# when the venv is missing, here as in CI.
 export ROLLWISE_VENV="$PWD/.venv"
 
 step "cargo fmt --check"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: cached POST /v1/verdicts at 200 concurrent connections (#15).
 # The same bundle (p23, 48 KB) is posted once to be judged, then by wrk on 200
-# connections for 10 s: each is answered from the cache (one analysis slot
-# held per request while its body is read and hashed). Prints wrk's report
+# connections for 10 s: each is answered from the cache (the body read within
+# the read budget and hashed as it arrives; no analysis slot, no parse). Prints wrk's report
 # (latency percentiles, non-2xx count).
 #
 # Usage: evals/bench/verdicts-cached.sh [BINARY]   (release build by default)
