@@ -16,8 +16,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use crate::store::AnalysisRecord;
 
 /// Places for analyses, running or waiting for a slot: a bounded queue. A
-/// place is taken before an analysis is started (or, for a bundle, before
-/// its body is read) and held until it ends, so a burst beyond the places is
+/// place is taken before an analysis is started (for a bundle, once its
+/// body is read and not found in the cache) and held until it ends, so a burst beyond the places is
 /// refused at once instead of queueing without bound.
 #[derive(Debug)]
 pub struct AnalysisQueue {
@@ -88,7 +88,82 @@ enum Slot {
     Done {
         rec: Arc<AnalysisRecord>,
         at: Instant,
+        /// The record's size as JSON, what the byte bound counts.
+        bytes: usize,
     },
+}
+
+/// The entries and the bytes their finished records weigh.
+#[derive(Default)]
+struct Slots {
+    map: HashMap<AnalysisKey, Slot>,
+    bytes: usize,
+}
+
+impl Slots {
+    /// Remove `key`, keeping the byte count.
+    fn remove(&mut self, key: &AnalysisKey) {
+        if let Some(Slot::Done { bytes, .. }) = self.map.remove(key) {
+            self.bytes = self.bytes.saturating_sub(bytes);
+        }
+    }
+
+    /// Drop expired records, then the oldest finished ones, until the
+    /// entries and bytes are within bounds. Running entries stay: joiners
+    /// wait on them.
+    fn evict(&mut self, ttl: Duration, max_entries: usize, max_bytes: usize) {
+        let over = |s: &Slots| s.map.len() > max_entries || s.bytes > max_bytes;
+        if !over(self) {
+            return;
+        }
+        let expired: Vec<AnalysisKey> = self
+            .map
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Done { at, .. } if at.elapsed() >= ttl))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &expired {
+            self.remove(k);
+        }
+        if !over(self) {
+            return;
+        }
+        let mut done: Vec<(Instant, AnalysisKey)> = self
+            .map
+            .iter()
+            .filter_map(|(k, s)| match s {
+                Slot::Done { at, .. } => Some((*at, k.clone())),
+                Slot::Running { .. } => None,
+            })
+            .collect();
+        done.sort_by_key(|(at, _)| *at);
+        for (_, k) in done {
+            if !over(self) {
+                break;
+            }
+            self.remove(&k);
+        }
+    }
+}
+
+/// Bytes of `rec` as JSON, counted without building the text.
+fn json_size(rec: &AnalysisRecord) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match serde_json::to_writer(&mut c, rec) {
+        Ok(()) => c.0,
+        // Not serialisable: weigh it as too big to keep.
+        Err(_) => usize::MAX,
+    }
 }
 
 /// The answer of [`AnalysisCache::lookup`].
@@ -146,7 +221,8 @@ impl Drop for Ticket {
 pub struct AnalysisCache {
     ttl: Duration,
     max_entries: usize,
-    slots: Mutex<HashMap<AnalysisKey, Slot>>,
+    max_bytes: usize,
+    slots: Mutex<Slots>,
 }
 
 impl std::fmt::Debug for AnalysisCache {
@@ -159,12 +235,22 @@ impl std::fmt::Debug for AnalysisCache {
 }
 
 impl AnalysisCache {
-    pub fn new(ttl: Duration, max_entries: usize) -> Arc<Self> {
+    /// At most `max_entries` entries and `max_bytes` of finished records
+    /// (as JSON); past either the expired, then the oldest, are dropped, and a
+    /// record bigger than `max_bytes` alone answers its waiters but is not
+    /// kept.
+    pub fn new(ttl: Duration, max_entries: usize, max_bytes: usize) -> Arc<Self> {
         Arc::new(AnalysisCache {
             ttl,
             max_entries: max_entries.max(1),
-            slots: Mutex::new(HashMap::new()),
+            max_bytes,
+            slots: Mutex::new(Slots::default()),
         })
+    }
+
+    /// Bytes of the finished records kept (as JSON).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// How long a finished analysis answers repeats.
@@ -172,12 +258,12 @@ impl AnalysisCache {
         self.ttl
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AnalysisKey, Slot>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -187,8 +273,8 @@ impl AnalysisCache {
     /// Join, reuse or start the analysis for `key`. `new_id` names a new one.
     pub fn lookup(self: &Arc<Self>, key: AnalysisKey, new_id: impl FnOnce() -> String) -> Lookup {
         let mut slots = self.lock();
-        match slots.get(&key) {
-            Some(Slot::Done { rec, at }) if at.elapsed() < self.ttl => {
+        match slots.map.get(&key) {
+            Some(Slot::Done { rec, at, .. }) if at.elapsed() < self.ttl => {
                 return Lookup::Done(Arc::clone(rec));
             }
             Some(Slot::Running { id, rx }) => {
@@ -199,22 +285,17 @@ impl AnalysisCache {
             }
             _ => {}
         }
-        if slots.len() >= self.max_entries {
-            let ttl = self.ttl;
-            slots.retain(|_, s| match s {
-                Slot::Done { at, .. } => at.elapsed() < ttl,
-                Slot::Running { .. } => true,
-            });
-        }
+        slots.remove(&key);
         let id = new_id();
         let (tx, rx) = watch::channel(None);
-        slots.insert(
+        slots.map.insert(
             key.clone(),
             Slot::Running {
                 id: id.clone(),
                 rx: rx.clone(),
             },
         );
+        slots.evict(self.ttl, self.max_entries, self.max_bytes);
         Lookup::Start(Ticket {
             cache: Arc::clone(self),
             key,
@@ -225,18 +306,27 @@ impl AnalysisCache {
     }
 
     fn store_done(&self, key: &AnalysisKey, rec: Arc<AnalysisRecord>) {
-        self.lock().insert(
+        let bytes = json_size(&rec);
+        let mut slots = self.lock();
+        slots.remove(key);
+        if bytes > self.max_bytes {
+            return;
+        }
+        slots.map.insert(
             key.clone(),
             Slot::Done {
                 rec,
                 at: Instant::now(),
+                bytes,
             },
         );
+        slots.bytes = slots.bytes.saturating_add(bytes);
+        slots.evict(self.ttl, self.max_entries, self.max_bytes);
     }
 
     fn clear_running(&self, key: &AnalysisKey, id: &str) {
         let mut slots = self.lock();
-        if matches!(slots.get(key), Some(Slot::Running { id: r, .. }) if r == id) {
+        if matches!(slots.map.get(key), Some(Slot::Running { id: r, .. }) if r == id) {
             slots.remove(key);
         }
     }
@@ -310,7 +400,7 @@ mod tests {
 
     #[tokio::test]
     async fn joiners_share_one_run_and_repeats_hit_the_cache() {
-        let c = AnalysisCache::new(Duration::from_secs(60), 100);
+        let c = AnalysisCache::new(Duration::from_secs(60), 100, 1 << 30);
         let Lookup::Start(t) = c.lookup(key("a"), || "id1".into()) else {
             panic!("first call must start")
         };
@@ -331,7 +421,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_ticket_fails_its_waiters_and_frees_the_key() {
-        let c = AnalysisCache::new(Duration::from_secs(60), 100);
+        let c = AnalysisCache::new(Duration::from_secs(60), 100, 1 << 30);
         let Lookup::Start(t) = c.lookup(key("a"), || "id1".into()) else {
             panic!()
         };
@@ -343,7 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_past_the_deadline_says_still_running_and_entries_expire() {
-        let c = AnalysisCache::new(Duration::from_millis(30), 100);
+        let c = AnalysisCache::new(Duration::from_millis(30), 100, 1 << 30);
         let Lookup::Start(t) = c.lookup(key("a"), || "id1".into()) else {
             panic!()
         };
@@ -357,5 +447,51 @@ mod tests {
             c.lookup(key("a"), || "id2".into()),
             Lookup::Start(_)
         ));
+    }
+
+    fn finish(c: &Arc<AnalysisCache>, k: &str, id: &str) {
+        let Lookup::Start(t) = c.lookup(key(k), || id.into()) else {
+            panic!("{k} must start")
+        };
+        t.finish(record(id));
+    }
+
+    /// The cache is bounded in bytes and entries even when nothing has
+    /// expired: the oldest finished records go first, and a record bigger
+    /// than the whole bound still answers its waiters but is not kept.
+    #[tokio::test]
+    async fn the_cache_keeps_its_byte_and_entry_bounds_dropping_the_oldest() {
+        let one = json_size(&record("x"));
+        let c = AnalysisCache::new(Duration::from_secs(60), 100, one * 2 + one / 2);
+        finish(&c, "a", "id1");
+        finish(&c, "b", "id2");
+        assert_eq!(c.len(), 2);
+        finish(&c, "c", "id3");
+        assert_eq!(c.len(), 2);
+        assert!(c.bytes() <= one * 2 + one / 2, "{} > bound", c.bytes());
+        assert!(matches!(
+            c.lookup(key("a"), || "new".into()),
+            Lookup::Start(_)
+        ));
+        assert!(matches!(c.lookup(key("c"), || "x".into()), Lookup::Done(r) if r.id == "id3"));
+
+        let c = AnalysisCache::new(Duration::from_secs(60), 2, 1 << 30);
+        finish(&c, "a", "id1");
+        finish(&c, "b", "id2");
+        finish(&c, "c", "id3");
+        assert_eq!(c.len(), 2);
+        assert!(matches!(c.lookup(key("b"), || "x".into()), Lookup::Done(r) if r.id == "id2"));
+
+        let c = AnalysisCache::new(Duration::from_secs(60), 100, one / 2);
+        let Lookup::Start(t) = c.lookup(key("a"), || "big".into()) else {
+            panic!("must start")
+        };
+        let Lookup::Running { rx, .. } = c.lookup(key("a"), || "x".into()) else {
+            panic!("must join")
+        };
+        let waiter = tokio::spawn(wait_for(rx, Duration::from_secs(5)));
+        t.finish(record("big"));
+        assert_eq!(waiter.await.unwrap().unwrap().unwrap().id, "big");
+        assert_eq!((c.len(), c.bytes()), (0, 0));
     }
 }

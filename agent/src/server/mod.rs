@@ -98,6 +98,11 @@ pub struct StateParts {
     pub holder: Option<String>,
 }
 
+/// The most finished analyses the verdict cache keeps.
+pub const CACHE_MAX_ENTRIES: usize = 10_000;
+/// The most bytes (records as JSON) the verdict cache keeps.
+pub const CACHE_MAX_BYTES: usize = 256 << 20;
+
 /// The read budget in KiB: room for `max-concurrent-analyses` bodies of
 /// `max-body-bytes` each, so the bound on held bundles is what it was when
 /// each read needed an analysis slot, while small bodies read side by side.
@@ -133,7 +138,7 @@ impl AppState {
             deadline: p.cfg.deadline()?,
             body_timeout: p.cfg.body_timeout()?,
             analysis_timeout: p.cfg.analysis_timeout()?,
-            cache: AnalysisCache::new(p.cfg.cache_ttl()?, 10_000),
+            cache: AnalysisCache::new(p.cfg.cache_ttl()?, CACHE_MAX_ENTRIES, CACHE_MAX_BYTES),
             history: History {
                 store: p
                     .store
