@@ -3,6 +3,7 @@
 // scripts/slack-block-schema.sh. Only the block types rollwise emits are
 // allowed, so a block type added to the renderer must be added here too.
 import type {
+  ActionsBlock,
   ContextBlock,
   DividerBlock,
   HeaderBlock,
@@ -13,7 +14,8 @@ export type RollwiseBlock =
   | HeaderBlock
   | SectionBlock
   | ContextBlock
-  | DividerBlock;
+  | DividerBlock
+  | ActionsBlock;
 
 /** An incoming-webhook payload or a chat.postMessage body. */
 export interface SlackMessage {

@@ -292,3 +292,52 @@ async fn notify_on_decides_which_verdicts_are_announced() {
     assert_eq!(fake.requests().len(), 1);
     assert_eq!(n.counts().skipped, 1);
 }
+
+/// Bot mode with `feedback_buttons`: the verdict message ends with the
+/// feedback buttons (valid Block Kit, one per judgement other than the
+/// verdict given, each naming the analysis) and says feedback changes no
+/// rollout; follow-ups carry none.
+#[tokio::test]
+async fn bot_mode_feedback_buttons_are_valid_block_kit_naming_the_analysis() {
+    let fake = FakeSlack::start(vec![], Canned::ok_api("C0DEPLOYS", "1793000000.000300")).await;
+    let n = Notifier::new(fast(SlackConfig {
+        bot_token: Some("xoxb-test-token".into()),
+        default_channel: Some("#deploys".into()),
+        api_url: fake.url("/api"),
+        feedback_buttons: true,
+        ..SlackConfig::default()
+    }))
+    .unwrap();
+    let ev = public_scenario("p07-payment-service-npe-refunds.json");
+    let rec = record("p07", &ev);
+    let outcome = n.notify(&rec).await.unwrap();
+    assert!(outcome.ok, "{outcome:?}");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1);
+    let msg = &reqs[0].body;
+    assert_valid_message(msg);
+    let blocks = msg["blocks"].as_array().unwrap();
+    let actions = blocks
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .expect("an actions block");
+    let values: Vec<&str> = actions["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["right:p07", "promote:p07", "inconclusive:p07"]);
+    assert!(msg.to_string().contains("does not change the rollout"));
+
+    // Webhook mode cannot receive clicks: the setting is refused there.
+    let e = SlackConfig {
+        webhook_url: Some("https://hooks.slack.com/services/T/B/x".into()),
+        feedback_buttons: true,
+        ..SlackConfig::default()
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("feedback_buttons needs bot_token"), "{e}");
+}

@@ -214,6 +214,25 @@ pub fn assert_valid_message(msg: &Value) {
                 }
             }
             "divider" => {}
+            "actions" => {
+                // Slack: at most 25 elements; a button's text 75 characters,
+                // its value 2,000 and its action_id 255, action_ids unique
+                // within the block.
+                let e = b["elements"].as_array().unwrap();
+                assert!(!e.is_empty() && e.len() <= 25, "{b}");
+                let mut ids = std::collections::HashSet::new();
+                for x in e {
+                    assert_eq!(x["type"], "button", "{b}");
+                    assert_eq!(x["text"]["type"], "plain_text", "{b}");
+                    assert!((1..=75).contains(&chars(&x["text"]["text"])), "{b}");
+                    assert!((1..=2000).contains(&chars(&x["value"])), "{b}");
+                    assert!((1..=255).contains(&chars(&x["action_id"])), "{b}");
+                    assert!(
+                        ids.insert(x["action_id"].as_str().unwrap()),
+                        "duplicate action_id: {b}"
+                    );
+                }
+            }
             other => panic!("unexpected block type {other}"),
         }
     }

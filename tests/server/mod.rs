@@ -4,6 +4,7 @@
 mod argo;
 mod cancel;
 mod edge;
+mod feedback;
 mod hooks;
 mod queue;
 mod routes;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use rollwise::evidence::Decision;
 use rollwise::store::{
-    AnalysisRecord, Claim, Filter, NotificationOutcome, PrLink, Retention, RevisionRef, Store,
-    StoreUrl,
+    AnalysisRecord, Claim, Feedback, FeedbackVia, Filter, NotificationOutcome, PrLink, Retention,
+    RevisionRef, Store, StoreUrl,
 };
 
 use crate::notify::{public_scenario, record};
@@ -106,6 +106,61 @@ pub async fn contract(s: &Store) {
             .await
             .unwrap()
     );
+    // Feedback: appended in order, the latest is the label; its reason is
+    // redacted before it is stored.
+    let said = |expected: Decision, right: bool, reason: &str, at: i64| Feedback {
+        expected,
+        right,
+        reason: reason.into(),
+        who: "U024BE7LH".into(),
+        via: FeedbackVia::Slack,
+        created_ms: at,
+    };
+    assert!(
+        s.add_feedback("a3", &said(Decision::Promote, false, "flaky test", T0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.add_feedback(
+            "a3",
+            &said(
+                Decision::Abort,
+                true,
+                "key AKIAIOSFODNN7EXAMPLE leaked",
+                T0 + 1
+            )
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !s.add_feedback("missing", &said(Decision::Abort, true, "", T0))
+            .await
+            .unwrap()
+    );
+    let a3 = s.get("a3").await.unwrap().unwrap();
+    assert_eq!(a3.feedback.len(), 2);
+    assert_eq!(
+        a3.feedback[0],
+        said(Decision::Promote, false, "flaky test", T0)
+    );
+    let label = a3.label().unwrap();
+    assert_eq!(
+        (label.expected, label.right, label.created_ms),
+        (Decision::Abort, true, T0 + 1)
+    );
+    assert!(
+        !label.reason.contains("AKIAIOSFODNN7EXAMPLE"),
+        "{:?}",
+        label.reason
+    );
+    let listed = s.list(&Filter::default()).await.unwrap();
+    assert_eq!(
+        listed.iter().find(|r| r.id == "a3").unwrap().feedback,
+        a3.feedback
+    );
+
     let rev = RevisionRef::of(&newest.evidence);
     let pr = PrLink {
         url: "https://github.com/acme/payments/pull/9".into(),
@@ -170,6 +225,11 @@ pub async fn contract(s: &Store) {
             .await
             .unwrap()
     );
+    assert!(
+        s.add_feedback("a1", &said(Decision::Promote, false, "", T0))
+            .await
+            .unwrap()
+    );
     let keep = Retention {
         max_age: Duration::from_secs(30 * 86_400),
         max_analyses: 10,
@@ -188,6 +248,7 @@ pub async fn contract(s: &Store) {
     // A record re-inserted with the old id starts without the swept notifications.
     s.insert(Arc::clone(&abort), None).await.unwrap();
     assert!(s.get("a1").await.unwrap().unwrap().notifications.is_empty());
+    assert!(s.get("a1").await.unwrap().unwrap().feedback.is_empty());
     let one = Retention {
         max_age: Duration::from_secs(365 * 86_400),
         max_analyses: 1,

@@ -189,6 +189,10 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
             crate::store::sweep::SWEEP_EVERY,
             move |e| sweep_metrics.store_error("sweep", e),
         );
+        let mut cfg = cfg.clone();
+        cfg.slack_signing_secret = env("ROLLWISE_SLACK_SIGNING_SECRET")
+            .filter(|s| !s.trim().is_empty())
+            .map(crate::server::config::SigningSecret);
         let state = AppState::new(StateParts {
             cfg: cfg.clone(),
             analyzer,

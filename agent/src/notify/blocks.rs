@@ -156,6 +156,45 @@ impl SlackTemplates {
     }
 }
 
+/// The `action_id` prefix of the feedback buttons; the block is
+/// [`FEEDBACK_BLOCK_ID`]. Each button's value is `<judgement>:<analysis id>`,
+/// the judgement `right` or the verdict it should have been.
+pub const FEEDBACK_ACTION_PREFIX: &str = "rollwise_feedback_";
+pub const FEEDBACK_BLOCK_ID: &str = "rollwise_feedback";
+
+/// Append the feedback buttons to a verdict message: "verdict right" and one
+/// "should be …" per other verdict, within Slack's block limit (the last
+/// blocks are replaced when the message is near [`limits::MAX_BLOCKS`]).
+pub fn add_feedback_buttons(msg: &mut Value, rec: &AnalysisRecord) {
+    let given = rec.verdict.verdict;
+    let button = |judgement: &str, text: String, style: Option<&str>| {
+        let mut b = json!({
+            "type": "button",
+            "action_id": format!("{FEEDBACK_ACTION_PREFIX}{judgement}"),
+            "text": {"type": "plain_text", "text": text},
+            "value": format!("{judgement}:{}", rec.id),
+        });
+        if let Some(s) = style {
+            b["style"] = json!(s);
+        }
+        b
+    };
+    let mut elements = vec![button("right", "Verdict right".into(), Some("primary"))];
+    for d in Decision::ALL {
+        if d != given {
+            elements.push(button(d.as_str(), format!("Should be {d}"), None));
+        }
+    }
+    let actions = json!({"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": elements});
+    let context = json!({"type": "context", "elements": [{"type": "mrkdwn",
+        "text": "Feedback labels this analysis for evaluation; it does not change the rollout."}]});
+    if let Some(blocks) = msg.get_mut("blocks").and_then(Value::as_array_mut) {
+        blocks.truncate(limits::MAX_BLOCKS.saturating_sub(2));
+        blocks.push(actions);
+        blocks.push(context);
+    }
+}
+
 /// The message of one verdict with the embedded templates: a pure function of
 /// the record, for snapshots and previews. `page_base` is the verdict page's
 /// base URL (`https://rollwise.example.com`), linked as `/analyses/{id}`.

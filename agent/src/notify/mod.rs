@@ -61,6 +61,10 @@ pub struct SlackConfig {
     pub api_url: String,
     /// Templates in `<prompts_dir>/slack/` replace the embedded ones.
     pub prompts_dir: Option<PathBuf>,
+    /// Bot mode: feedback buttons under each verdict ("verdict right",
+    /// "should have been …"). Needs the Slack app's interactivity pointed at
+    /// `POST /v1/slack/interactions` and `ROLLWISE_SLACK_SIGNING_SECRET`.
+    pub feedback_buttons: bool,
 }
 
 impl Default for SlackConfig {
@@ -83,6 +87,7 @@ impl Default for SlackConfig {
             page_url: None,
             api_url: "https://slack.com/api".into(),
             prompts_dir: None,
+            feedback_buttons: false,
         }
     }
 }
@@ -131,6 +136,11 @@ impl SlackConfig {
                 return bad("bot_token needs default_channel or channels".into());
             }
             _ => {}
+        }
+        if self.feedback_buttons && self.bot_token.is_none() {
+            return bad(
+                "feedback_buttons needs bot_token (Slack sends button clicks to apps)".into(),
+            );
         }
         for url in self.webhook_url.iter().chain(self.webhooks.values()) {
             if !is_http_url(url) {
@@ -254,7 +264,10 @@ impl Notifier {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let (msg, template_error) = self.templates.message(rec, self.cfg.page_url.as_deref());
+        let (mut msg, template_error) = self.templates.message(rec, self.cfg.page_url.as_deref());
+        if self.cfg.feedback_buttons {
+            blocks::add_feedback_buttons(&mut msg, rec);
+        }
         if let Some(e) = &template_error {
             tracing::warn!(analysis = %rec.id, "Slack message template failed, sending the plain message: {e}");
         }

@@ -235,6 +235,27 @@ impl Page<'_> {
             }
             b.push_str("</tbody></table></section>");
         }
+        if !r.feedback.is_empty() {
+            b.push_str("<section id=\"feedback\"><h2>Feedback</h2><p>People's judgements of this verdict, the latest last; the latest labels the analysis. Feedback never changes the rollout.</p><table><thead><tr><th>when</th><th>who</th><th>via</th><th>verdict</th><th>reason</th></tr></thead><tbody>");
+            for f in &r.feedback {
+                let said = if f.right {
+                    "right".to_owned()
+                } else {
+                    format!("wrong: should be {}", f.expected)
+                };
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                    self.text(&fmt::time(f.created_ms)),
+                    self.text(&f.who),
+                    f.via.as_str(),
+                    if f.right { "good" } else { "bad" },
+                    self.text(&said),
+                    self.text(&f.reason)
+                );
+            }
+            b.push_str("</tbody></table></section>");
+        }
         if let Some(t) = &r.transcript {
             let pretty = serde_json::to_string_pretty(t).unwrap_or_default();
             let _ = write!(

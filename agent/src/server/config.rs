@@ -59,6 +59,21 @@ pub struct ServerConfig {
     /// Set: a request carrying it may read the pages, so set it only when
     /// every request from outside the cluster comes through that proxy.
     pub page_user_header: Option<String>,
+    /// Slack's signing secret for `POST /v1/slack/interactions` (the
+    /// feedback buttons), from `ROLLWISE_SLACK_SIGNING_SECRET`; never read
+    /// from the config file. Unset: the route answers 404.
+    #[serde(skip)]
+    pub slack_signing_secret: Option<SigningSecret>,
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(pub String);
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret(<redacted>)")
+    }
 }
 
 impl Default for ServerConfig {
@@ -81,6 +96,7 @@ impl Default for ServerConfig {
             body_timeout_secs: 30.0,
             max_connections: 512,
             page_user_header: None,
+            slack_signing_secret: None,
         }
     }
 }

@@ -11,7 +11,8 @@
 //! `rollwise_http_requests_total{route,status}`,
 //! `rollwise_cache_lookups_total{result}`, `rollwise_analyses_in_flight`,
 //! `rollwise_store_errors_total{op,kind}` (history store failures; never a
-//! verdict's), `rollwise_remediations_skipped_total{reason}`.
+//! verdict's), `rollwise_remediations_skipped_total{reason}`,
+//! `rollwise_feedback_total{via,agreement}`, `rollwise_slack_interactions_total{result}`.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -92,6 +93,14 @@ pub struct Metrics {
     in_flight: Gauge,
     store_errors: Family<StoreLabels, Counter>,
     remediations_skipped: Family<ReasonLabels, Counter>,
+    feedback: Family<FeedbackLabels, Counter>,
+    slack_interactions: Family<CacheLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedbackLabels {
+    via: String,
+    agreement: String,
 }
 
 impl Default for Metrics {
@@ -160,10 +169,24 @@ impl Metrics {
             "Confident aborts not remediated, by reason (a PR exists for the revision, another replica holds it)",
             remediations_skipped.clone(),
         );
+        let feedback = Family::<FeedbackLabels, Counter>::default();
+        r.register(
+            "feedback",
+            "Feedback on verdicts, by where it came from and whether it agreed with the verdict (right) or corrected it (wrong)",
+            feedback.clone(),
+        );
+        let slack_interactions = Family::<CacheLabels, Counter>::default();
+        r.register(
+            "slack_interactions",
+            "Requests to the Slack interactivity route, by outcome (ok, or why refused: bad_signature, stale, no_signature, no_timestamp, bad_payload, too_large)",
+            slack_interactions.clone(),
+        );
         Metrics {
             registry: Mutex::new(r),
             store_errors,
             remediations_skipped,
+            feedback,
+            slack_interactions,
             analyses,
             analysis_seconds,
             tokens,
@@ -221,6 +244,26 @@ impl Metrics {
             .get_or_create(&HttpLabels {
                 route: route.into(),
                 status,
+            })
+            .inc();
+    }
+
+    /// One person's feedback: whether it agreed with the verdict.
+    pub fn feedback(&self, via: &str, right: bool) {
+        self.feedback
+            .get_or_create(&FeedbackLabels {
+                via: via.into(),
+                agreement: if right { "right" } else { "wrong" }.into(),
+            })
+            .inc();
+    }
+
+    /// One request on the Slack interactivity route, by outcome (ok, or why
+    /// it was refused: bad_signature, stale, no_signature, ...).
+    pub fn slack_interaction(&self, result: &str) {
+        self.slack_interactions
+            .get_or_create(&CacheLabels {
+                result: result.into(),
             })
             .inc();
     }

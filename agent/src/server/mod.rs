@@ -15,6 +15,7 @@ pub mod api;
 mod bounded;
 pub mod cache;
 pub mod config;
+mod feedback;
 pub mod history;
 pub mod hooks;
 mod listen;
@@ -208,6 +209,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/analyze", post(routes::analyze))
         .route("/v1/verdicts", post(routes::verdicts))
         .route("/a2a/analyze", post(routes::a2a))
+        .route("/v1/analyses/{id}/feedback", post(feedback::api))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             routes::require_token,
@@ -217,6 +219,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Flagger cannot send headers: its handler also takes the token from
         // the webhook's metadata (`metadata.token`).
         .route("/v1/flagger", post(routes::flagger))
+        // Slack signs its requests; the route checks the signature itself.
+        .route("/v1/slack/interactions", post(feedback::slack))
         // Every body but a bundle's is small; `/v1/verdicts` reads its own
         // (bounded by `[server] max-body-bytes`, strings clipped).
         .layer(DefaultBodyLimit::max(routes::SMALL_BODY_BYTES))

@@ -119,7 +119,9 @@ pub async fn count_requests(State(st): State<Arc<AppState>>, req: Request, next:
 
 /// Parse a JSON body: 413 when too large, 400 when not JSON or not the
 /// endpoint's shape, naming the path of the field that is wrong.
-fn parse_json<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
     let bytes = body.map_err(body_error)?;
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use super::{AnalysisRecord, Claim, Filter, NotificationOutcome, PrLink, RevisionRef, Swept};
+use super::{
+    AnalysisRecord, Claim, Feedback, Filter, NotificationOutcome, PrLink, RevisionRef, Swept,
+};
 
 #[derive(Debug)]
 struct Kept {
@@ -112,6 +114,11 @@ impl MemoryStore {
     pub fn add_notification(&self, id: &str, o: &NotificationOutcome, _now_ms: i64) -> bool {
         let o = o.clone();
         self.change(id, move |r| r.notifications.push(o))
+    }
+
+    pub fn add_feedback(&self, id: &str, f: &Feedback) -> bool {
+        let f = f.clone();
+        self.change(id, move |r| r.feedback.push(f))
     }
 
     pub fn claim(&self, name: &str, holder: &str, expires_ms: i64, now_ms: i64) -> Claim {

@@ -16,11 +16,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_history.sql",
-    sql: include_str!("../../migrations/0001_history.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_history.sql",
+        sql: include_str!("../../migrations/0001_history.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_feedback.sql",
+        sql: include_str!("../../migrations/0002_feedback.sql"),
+    },
+];
 
 /// The bookkeeping table, created before anything else.
 pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -79,6 +79,49 @@ pub struct NotificationOutcome {
     pub thread_ts: Option<String>,
 }
 
+/// Through what a person gave [`Feedback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedbackVia {
+    Slack,
+    Page,
+    Api,
+}
+
+impl FeedbackVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackVia::Slack => "slack",
+            FeedbackVia::Page => "page",
+            FeedbackVia::Api => "api",
+        }
+    }
+}
+
+/// A person's judgement of a verdict: right, or what it should have been.
+/// It labels the analysis (the latest entry wins); it never promotes or
+/// aborts anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feedback {
+    /// What the verdict should have been (the verdict given, when right).
+    pub expected: Decision,
+    /// Whether the verdict given was right.
+    pub right: bool,
+    /// Why, in the person's words (redacted, at most [`FEEDBACK_REASON_CHARS`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Who: a Slack user id, the auth proxy's user, or the API caller's name;
+    /// never a token.
+    pub who: String,
+    pub via: FeedbackVia,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+}
+
+/// The longest feedback reason kept, in characters.
+pub const FEEDBACK_REASON_CHARS: usize = 500;
+
 /// One finished analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -98,6 +141,16 @@ pub struct AnalysisRecord {
     pub notifications: Vec<NotificationOutcome>,
     /// The remediation agent's redacted transcript, when it ran (JSON lines).
     pub transcript: Option<serde_json::Value>,
+    /// People's judgements of the verdict, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<Feedback>,
+}
+
+impl AnalysisRecord {
+    /// The latest feedback: the analysis's label, if anyone gave one.
+    pub fn label(&self) -> Option<&Feedback> {
+        self.feedback.last()
+    }
 }
 
 impl AnalysisRecord {
@@ -119,6 +172,7 @@ impl AnalysisRecord {
             pr: None,
             notifications: Vec::new(),
             transcript: None,
+            feedback: Vec::new(),
         }
     }
 }
@@ -462,6 +516,21 @@ impl Store {
             .add_notification(id, o, now_ms))
     }
 
+    /// Append one person's feedback, its reason and who redacted and
+    /// clipped (redacted first). False when the analysis is gone.
+    pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
+        let clip = |s: &str, n: usize| -> String {
+            let r = self.redactor.redact_lines(s);
+            r.chars().take(n).collect()
+        };
+        let f = &Feedback {
+            reason: clip(&f.reason, FEEDBACK_REASON_CHARS),
+            who: clip(&f.who, 200),
+            ..f.clone()
+        };
+        dispatch!(self, "add_feedback", |b| b.add_feedback(id, f))
+    }
+
     /// Take (or renew) the lease `name` for `ttl` from `now_ms`: won when
     /// nobody holds it, it expired, or `holder` already holds it. Atomic
     /// across every process sharing the store.
@@ -548,6 +617,7 @@ pub(crate) fn encode_record(rec: &AnalysisRecord) -> Result<(String, Option<Stri
         pr: None,
         notifications: Vec::new(),
         transcript: None,
+        feedback: Vec::new(),
         ..rec.clone()
     };
     let json = serde_json::to_string(&bare).map_err(bad)?;

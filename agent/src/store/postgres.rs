@@ -14,8 +14,8 @@ use tokio_postgres::{Client, NoTls, Row};
 use super::config::redact_url;
 use super::migrate::{self, Applied, Migration};
 use super::{
-    AnalysisRecord, Claim, Filter, NotificationOutcome, PrLink, RevisionRef, StoreError, Swept,
-    decode_record, encode_record, i64_of,
+    AnalysisRecord, Claim, Feedback, Filter, NotificationOutcome, PrLink, RevisionRef, StoreError,
+    Swept, decode_record, encode_record, i64_of,
 };
 
 const BACKEND: &str = "postgres";
@@ -262,6 +262,28 @@ impl PostgresStore {
         Ok(true)
     }
 
+    pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(f).map_err(|e| decode_err(id, e))?;
+        let mut g = self.client().await?;
+        let tx = live(&mut g)?.transaction().await?;
+        // Lock the analysis row: appends to one analysis are serialised.
+        if tx
+            .query_opt("SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE", &[&id])
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO feedback (analysis_id, seq, feedback_json, created_ms) \
+             SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3 FROM feedback WHERE analysis_id = $1",
+            &[&id, &json, &f.created_ms],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn claim(
         &self,
         name: &str,
@@ -331,11 +353,13 @@ impl PostgresStore {
             None => (i64::MIN, String::new()),
         };
         let doomed = "created_ms < $1 OR created_ms < $2 OR (created_ms = $2 AND id <= $3)";
-        tx.execute(
-            &format!("DELETE FROM notifications WHERE analysis_id IN (SELECT id FROM analyses WHERE {doomed})"),
-            &[&cutoff_ms, &edge_ms, &edge_id],
-        )
-        .await?;
+        for table in ["notifications", "feedback"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE analysis_id IN (SELECT id FROM analyses WHERE {doomed})"),
+                &[&cutoff_ms, &edge_ms, &edge_id],
+            )
+            .await?;
+        }
         let analyses = tx
             .execute(
                 &format!("DELETE FROM analyses WHERE {doomed}"),
@@ -390,10 +414,16 @@ async fn read_rows(
             &[&ids],
         )
         .await?;
-    rows.iter().map(|r| decode(r, &notes)).collect()
+    let said = c
+        .query(
+            "SELECT analysis_id, feedback_json FROM feedback WHERE analysis_id = ANY($1) ORDER BY analysis_id, seq",
+            &[&ids],
+        )
+        .await?;
+    rows.iter().map(|r| decode(r, &notes, &said)).collect()
 }
 
-fn decode(r: &Row, notes: &[Row]) -> Result<Arc<AnalysisRecord>, StoreError> {
+fn decode(r: &Row, notes: &[Row], said: &[Row]) -> Result<Arc<AnalysisRecord>, StoreError> {
     let id: String = r.try_get(0)?;
     let mut ns = Vec::new();
     for n in notes {
@@ -410,9 +440,15 @@ fn decode(r: &Row, notes: &[Row]) -> Result<Arc<AnalysisRecord>, StoreError> {
     let templates: Option<&str> = r.try_get(2)?;
     let pr: Option<&str> = r.try_get(3)?;
     let transcript: Option<&str> = r.try_get(4)?;
-    Ok(Arc::new(decode_record(
-        &id, json, templates, pr, transcript, ns,
-    )?))
+    let mut rec = decode_record(&id, json, templates, pr, transcript, ns)?;
+    for f in said {
+        if f.try_get::<_, &str>(0)? == id {
+            let text: &str = f.try_get(1)?;
+            rec.feedback
+                .push(serde_json::from_str(text).map_err(|e| decode_err(&id, e))?);
+        }
+    }
+    Ok(Arc::new(rec))
 }
 
 /// Bring the schema up to date: one transaction holding an advisory lock, so

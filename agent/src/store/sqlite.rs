@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::migrate::{self, Applied, Migration};
 use super::{
-    AnalysisRecord, Claim, Filter, NotificationOutcome, PrLink, RevisionRef, StoreError, Swept,
-    decode_record, encode_record, i64_of,
+    AnalysisRecord, Claim, Feedback, Filter, NotificationOutcome, PrLink, RevisionRef, StoreError,
+    Swept, decode_record, encode_record, i64_of,
 };
 
 const BACKEND: &str = "sqlite";
@@ -300,6 +300,31 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        let json = serde_json::to_string(f).map_err(|e| decode_err(&id, e))?;
+        let at = f.created_ms;
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM analyses WHERE id = ?1", params![id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO feedback (analysis_id, seq, feedback_json, created_ms) \
+                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3 FROM feedback WHERE analysis_id = ?1",
+                params![id, json, at],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
     pub async fn sweep(&self, cutoff_ms: i64, cap: u64, now_ms: i64) -> Result<Swept, StoreError> {
         self.with(move |c| {
             let tx = c.transaction()?;
@@ -313,10 +338,12 @@ impl SqliteStore {
                 .optional()?;
             let (edge_ms, edge_id) = edge.unwrap_or((i64::MIN, String::new()));
             let doomed = "SELECT id FROM analyses WHERE created_ms < ?1 OR created_ms < ?2 OR (created_ms = ?2 AND id <= ?3)";
-            tx.execute(
-                &format!("DELETE FROM notifications WHERE analysis_id IN ({doomed})"),
-                params![cutoff_ms, edge_ms, edge_id],
-            )?;
+            for table in ["notifications", "feedback"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE analysis_id IN ({doomed})"),
+                    params![cutoff_ms, edge_ms, edge_id],
+                )?;
+            }
             let analyses = tx.execute(
                 "DELETE FROM analyses WHERE created_ms < ?1 OR created_ms < ?2 OR (created_ms = ?2 AND id <= ?3)",
                 params![cutoff_ms, edge_ms, edge_id],
@@ -373,8 +400,13 @@ fn read_rows(
     let mut notes = c.prepare(
         "SELECT channel, ok, detail, thread_ts FROM notifications WHERE analysis_id = ?1 ORDER BY seq",
     )?;
+    let mut said =
+        c.prepare("SELECT feedback_json FROM feedback WHERE analysis_id = ?1 ORDER BY seq")?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, json, templates, pr, transcript) in rows {
+        let fs: Vec<String> = said
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let ns: Vec<NotificationOutcome> = notes
             .query_map(params![id], |r| {
                 Ok(NotificationOutcome {
@@ -385,14 +417,19 @@ fn read_rows(
                 })
             })?
             .collect::<Result<_, _>>()?;
-        out.push(Arc::new(decode_record(
+        let mut rec = decode_record(
             &id,
             &json,
             templates.as_deref(),
             pr.as_deref(),
             transcript.as_deref(),
             ns,
-        )?));
+        )?;
+        rec.feedback = fs
+            .iter()
+            .map(|f| serde_json::from_str(f).map_err(|e| decode_err(&id, e)))
+            .collect::<Result<_, _>>()?;
+        out.push(Arc::new(rec));
     }
     Ok(out)
 }
@@ -473,7 +510,7 @@ mod tests {
         let s = SqliteStore::open(&path).await.unwrap();
         s.with(|c| {
             c.execute(
-                "INSERT INTO schema_migrations VALUES (2, '0002_future.sql', 'x', 0)",
+                "INSERT INTO schema_migrations VALUES (99, '0099_future.sql', 'x', 0)",
                 [],
             )?;
             Ok(())
@@ -482,7 +519,7 @@ mod tests {
         .unwrap();
         drop(s);
         let e = SqliteStore::open(&path).await.unwrap_err().to_string();
-        assert!(e.contains("0002_future.sql") && e.contains("newer"), "{e}");
+        assert!(e.contains("0099_future.sql") && e.contains("newer"), "{e}");
     }
 
     #[tokio::test]
