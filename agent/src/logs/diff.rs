@@ -759,12 +759,7 @@ pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<Te
                     }
                 }
             }
-            let cause = details
-                .iter()
-                .map(|d| (severity_of(LogLevel::Unknown, &keywords_in(d)), *d))
-                .filter(|(score, _)| *score > 1)
-                .max_by_key(|(score, _)| *score)
-                .map(|(_, d)| d.trim().to_owned());
+            let cause = cause_of(&details);
             let lines = std::iter::once(t.template.as_str()).chain(details.iter().copied());
             let shown = if matches!(t.level, LogLevel::Error | LogLevel::Fatal) {
                 classes_at_error_level(lines)
@@ -850,6 +845,24 @@ pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<Te
         stable_requests: input.stable_requests,
         injections,
     })
+}
+
+/// The detail line that names why a record failed: the last `Caused by:` of a
+/// JVM exception chain that names a failure (the root cause; the lines above
+/// it are the wrappers that carried it up), else the line with the most
+/// severity keywords.
+fn cause_of(details: &[&str]) -> Option<String> {
+    let scored = || {
+        details
+            .iter()
+            .map(|d| (severity_of(LogLevel::Unknown, &keywords_in(d)), *d))
+            .filter(|(score, _)| *score > 1)
+    };
+    scored()
+        .filter(|(_, d)| d.trim_start().starts_with("Caused by: "))
+        .last()
+        .or_else(|| scored().max_by_key(|(score, _)| *score))
+        .map(|(_, d)| d.trim().to_owned())
 }
 
 /// Sets `class_new` from the per-class totals of both sides.
@@ -1500,6 +1513,23 @@ pub(crate) mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn the_cause_is_the_last_caused_by_of_a_chain() {
+        let chain = [
+            "java.util.concurrent.ExecutionException: task failed",
+            "Caused by: java.lang.RuntimeException: export failed",
+            "Caused by: java.nio.file.AccessDeniedException: /data/export/2026-11.csv",
+        ];
+        assert_eq!(cause_of(&chain).as_deref(), Some(chain[2]));
+        // Without a chain, the line with the most failure words.
+        let plain = [
+            "at Foo.bar(Foo.java:3)",
+            "java.lang.NullPointerException: token is null",
+        ];
+        assert_eq!(cause_of(&plain).as_deref(), Some(plain[1]));
+        assert_eq!(cause_of(&["at Foo.bar(Foo.java:3)"]), None);
     }
 
     #[test]
