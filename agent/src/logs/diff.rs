@@ -859,8 +859,7 @@ fn cause_of(details: &[&str]) -> Option<String> {
             .filter(|(score, _)| *score > 1)
     };
     scored()
-        .filter(|(_, d)| d.trim_start().starts_with("Caused by: "))
-        .last()
+        .rfind(|(_, d)| d.trim_start().starts_with("Caused by: "))
         .or_else(|| scored().max_by_key(|(score, _)| *score))
         .map(|(_, d)| d.trim().to_owned())
 }
