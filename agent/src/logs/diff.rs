@@ -593,6 +593,7 @@ fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
             }
         }
     }
+    pair_rewordings(templates, &mut merged_into);
     let mut out: Vec<TemplateCounts> = templates.to_vec();
     for (j, into) in merged_into.iter().enumerate() {
         if let Some(i) = *into {
@@ -604,6 +605,107 @@ fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
         .filter(|(j, _)| merged_into[*j].is_none())
         .map(|(_, t)| t)
         .collect()
+}
+
+/// Most words a rewording may add to a message and still be the same message.
+const MAX_REWORD_WORDS: usize = 3;
+/// Fewest words the shorter wording must keep: below that, adding words can
+/// make another message out of it.
+const MIN_REWORD_CORE: usize = 4;
+
+/// The words `longer` adds to `shorter` when `shorter`'s words are all in
+/// `longer`, in order, and at most [`MAX_REWORD_WORDS`] are added; `None`
+/// otherwise (a word changed or removed, or too many added).
+fn added_words<'w>(shorter: &[&str], longer: &[&'w str]) -> Option<Vec<&'w str>> {
+    let extra = longer.len().checked_sub(shorter.len())?;
+    if extra == 0 || extra > MAX_REWORD_WORDS || shorter.len() < MIN_REWORD_CORE {
+        return None;
+    }
+    let mut added = Vec::with_capacity(extra);
+    let mut want = shorter.iter().peekable();
+    for w in longer {
+        if want.peek().is_some_and(|s| *s == w) {
+            want.next();
+        } else {
+            added.push(*w);
+        }
+    }
+    (want.peek().is_none() && added.len() == extra).then_some(added)
+}
+
+/// Word comparisons [`pair_rewordings`] may make per diff. Past it, the
+/// remaining templates stay unpaired, which only ever adds caution (a
+/// rewording then reads as a novel template and a gone one).
+const REWORD_BUDGET: usize = 400_000;
+
+/// Pairs a canary-only template with a stable-only one of the same level when
+/// one wording is the other with a few words added (`failed to get usage:
+/// timeout` and `failed to get usage from redis: timeout`): a library or
+/// runtime upgrade rewords a message by adding detail while the event stays
+/// the same, so the counts compare as one template, and a rate that really
+/// rose is still found elevated. Only additions that name no failure (no
+/// severity keyword, the same failure classes on both) pair: a wording that
+/// changes or drops a word, or that adds `fatal` or `corrupt`, says something
+/// else. Each template pairs at most once, with the closest wording.
+fn pair_rewordings(templates: &[TemplateCounts], merged_into: &mut [Option<usize>]) {
+    let paired_canary: Vec<usize> = merged_into.iter().flatten().copied().collect();
+    // Stable-only templates not yet paired, by (level, word count).
+    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, usize), Vec<(usize, String)>> =
+        rustc_hash::FxHashMap::default();
+    for (j, u) in templates.iter().enumerate() {
+        if u.canary == 0
+            && u.stable > 0
+            && merged_into[j].is_none()
+            && let Some(core) = message_core(&u.template)
+        {
+            let n = core.split(' ').count();
+            stable_only.entry((u.level, n)).or_default().push((j, core));
+        }
+    }
+    if stable_only.is_empty() {
+        return;
+    }
+    let mut taken = vec![false; templates.len()];
+    let mut budget = REWORD_BUDGET;
+    for (i, t) in templates.iter().enumerate() {
+        if t.canary == 0 || t.stable > 0 || paired_canary.contains(&i) {
+            continue;
+        }
+        let Some(core) = message_core(&t.template) else {
+            continue;
+        };
+        let wi: Vec<&str> = core.split(' ').collect();
+        let mut class_i = None;
+        let mut best: Option<(usize, usize)> = None;
+        let lo = wi.len().saturating_sub(MAX_REWORD_WORDS);
+        for n in lo..=wi.len() + MAX_REWORD_WORDS {
+            for (j, other) in stable_only.get(&(t.level, n)).into_iter().flatten() {
+                if taken[*j] || budget == 0 {
+                    continue;
+                }
+                budget = budget.saturating_sub(wi.len().max(n));
+                let wj: Vec<&str> = other.split(' ').collect();
+                let Some(added) = added_words(&wi, &wj).or_else(|| added_words(&wj, &wi)) else {
+                    continue;
+                };
+                if added.iter().any(|w| !keywords_in(w).is_empty()) {
+                    continue;
+                }
+                let ci =
+                    class_i.get_or_insert_with(|| classes(std::iter::once(t.template.as_str())));
+                if classes(std::iter::once(templates[*j].template.as_str())) != *ci {
+                    continue;
+                }
+                if best.is_none_or(|(k, _)| added.len() < k) {
+                    best = Some((added.len(), *j));
+                }
+            }
+        }
+        if let Some((_, j)) = best {
+            taken[j] = true;
+            merged_into[j] = Some(i);
+        }
+    }
 }
 
 /// Compares every template's canary rate with its stable rate.
@@ -657,12 +759,7 @@ pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<Te
                     }
                 }
             }
-            let cause = details
-                .iter()
-                .map(|d| (severity_of(LogLevel::Unknown, &keywords_in(d)), *d))
-                .filter(|(score, _)| *score > 1)
-                .max_by_key(|(score, _)| *score)
-                .map(|(_, d)| d.trim().to_owned());
+            let cause = cause_of(&details);
             let lines = std::iter::once(t.template.as_str()).chain(details.iter().copied());
             let shown = if matches!(t.level, LogLevel::Error | LogLevel::Fatal) {
                 classes_at_error_level(lines)
@@ -748,6 +845,23 @@ pub fn diff_until(input: &DiffInput, cfg: &DiffConfig, stop: &Stop) -> Option<Te
         stable_requests: input.stable_requests,
         injections,
     })
+}
+
+/// The detail line that names why a record failed: the last `Caused by:` of a
+/// JVM exception chain that names a failure (the root cause; the lines above
+/// it are the wrappers that carried it up), else the line with the most
+/// severity keywords.
+fn cause_of(details: &[&str]) -> Option<String> {
+    let scored = || {
+        details
+            .iter()
+            .map(|d| (severity_of(LogLevel::Unknown, &keywords_in(d)), *d))
+            .filter(|(score, _)| *score > 1)
+    };
+    scored()
+        .rfind(|(_, d)| d.trim_start().starts_with("Caused by: "))
+        .or_else(|| scored().max_by_key(|(score, _)| *score))
+        .map(|(_, d)| d.trim().to_owned())
 }
 
 /// Sets `class_new` from the per-class totals of both sides.
@@ -1304,6 +1418,146 @@ pub(crate) mod tests {
         );
         // A one-word message is too generic to pair.
         assert_eq!(message_core("failed id=<*>"), None);
+    }
+
+    #[test]
+    fn a_message_reworded_by_added_detail_pairs_across_versions() {
+        let paired = pair_across_shapes(&[
+            counts(
+                "lease renewal for shard <*> missed, retrying in the background",
+                LogLevel::Warn,
+                0,
+                40,
+            ),
+            counts(
+                "lease renewal for shard <*> via etcd missed, retrying in the background",
+                LogLevel::Warn,
+                13,
+                0,
+            ),
+            // A changed word is another message, not a rewording.
+            counts(
+                "object upload to bucket <*> took longer than planned",
+                LogLevel::Warn,
+                0,
+                9,
+            ),
+            counts(
+                "object upload to bucket <*> took longer than allowed",
+                LogLevel::Warn,
+                7,
+                0,
+            ),
+            // Added words that name a failure say more than the old message did.
+            counts(
+                "checkpoint of partition <*> written to disk",
+                LogLevel::Info,
+                0,
+                30,
+            ),
+            counts(
+                "checkpoint of partition <*> written to disk corrupt",
+                LogLevel::Info,
+                12,
+                0,
+            ),
+            // Another level: not the same event.
+            counts(
+                "segment merge of index <*> deferred until idle",
+                LogLevel::Info,
+                0,
+                6,
+            ),
+            counts(
+                "segment merge of index <*> deferred until cluster idle",
+                LogLevel::Warn,
+                5,
+                0,
+            ),
+        ]);
+        let got: Vec<(&str, u64, u64)> = paired
+            .iter()
+            .map(|t| (t.template.as_str(), t.canary, t.stable))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "lease renewal for shard <*> via etcd missed, retrying in the background",
+                    13,
+                    40
+                ),
+                ("object upload to bucket <*> took longer than planned", 0, 9),
+                ("object upload to bucket <*> took longer than allowed", 7, 0),
+                ("checkpoint of partition <*> written to disk", 0, 30),
+                ("checkpoint of partition <*> written to disk corrupt", 12, 0),
+                ("segment merge of index <*> deferred until idle", 0, 6),
+                (
+                    "segment merge of index <*> deferred until cluster idle",
+                    5,
+                    0
+                ),
+            ]
+        );
+        assert_eq!(
+            added_words(&["a", "b", "c", "d"], &["a", "x", "b", "c", "d"]),
+            Some(vec!["x"])
+        );
+        // Too short to reword safely, or too many words added.
+        assert_eq!(added_words(&["a", "b", "c"], &["a", "b", "x", "c"]), None);
+        assert_eq!(
+            added_words(
+                &["a", "b", "c", "d"],
+                &["w", "a", "x", "b", "y", "c", "z", "d"]
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn the_cause_is_the_last_caused_by_of_a_chain() {
+        let chain = [
+            "java.util.concurrent.ExecutionException: task failed",
+            "Caused by: java.lang.RuntimeException: export failed",
+            "Caused by: java.nio.file.AccessDeniedException: /data/export/2026-11.csv",
+        ];
+        assert_eq!(cause_of(&chain).as_deref(), Some(chain[2]));
+        // Without a chain, the line with the most failure words.
+        let plain = [
+            "at Foo.bar(Foo.java:3)",
+            "java.lang.NullPointerException: token is null",
+        ];
+        assert_eq!(cause_of(&plain).as_deref(), Some(plain[1]));
+        assert_eq!(cause_of(&["at Foo.bar(Foo.java:3)"]), None);
+    }
+
+    #[test]
+    fn a_reworded_message_that_rose_is_still_elevated() {
+        let d = diff(
+            &input(
+                vec![
+                    counts(
+                        "token refresh for client <*> failed, using cached token",
+                        LogLevel::Warn,
+                        0,
+                        6,
+                    ),
+                    counts(
+                        "token refresh for client <*> against idp failed, using cached token",
+                        LogLevel::Warn,
+                        90,
+                        0,
+                    ),
+                    counts("request served", LogLevel::Info, 1910, 5994),
+                ],
+                2000,
+                6000,
+            ),
+            &DiffConfig::default(),
+        );
+        assert_eq!(d.changes.len(), 2);
+        let c = &d.changes[0];
+        assert_eq!((c.canary, c.stable, c.change), (90, 6, Change::Elevated));
     }
 
     fn input(templates: Vec<TemplateCounts>, nc: u64, ns: u64) -> DiffInput {

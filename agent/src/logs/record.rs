@@ -170,6 +170,13 @@ pub fn records(lines: &[String]) -> Vec<LogRecord<'_>> {
             }
             if rec.detail.len() < MAX_DETAIL && carries_meaning(line, rec.detail.len()) {
                 rec.detail.push(line.trim());
+            } else if is_caused_by(line)
+                && let Some(last) = rec.detail.last_mut()
+                && is_caused_by(last)
+            {
+                // The last `Caused by:` of a chain is its root cause: it takes
+                // the place of the intermediate one kept before it.
+                *last = line.trim();
             }
             continue;
         }
@@ -421,6 +428,11 @@ fn is_python_exception_line(line: &str) -> bool {
 }
 
 /// Continuation lines worth showing: anything but plain frames, plus the first frame.
+/// A JVM chain's `Caused by: X: message` line.
+fn is_caused_by(line: &str) -> bool {
+    line.trim_start().starts_with("Caused by: ")
+}
+
 fn carries_meaning(line: &str, kept: usize) -> bool {
     let trimmed = line.trim_start();
     let frameish = is_frame(line)
@@ -1281,6 +1293,46 @@ mod tests {
                 .any(|d| d.starts_with("Caused by: java.lang.IllegalArgumentException"))
         );
         assert_eq!(r[1].line, 9);
+    }
+
+    #[test]
+    fn a_long_java_chain_keeps_its_last_caused_by() {
+        let l = lines(&[
+            "2026-11-09 08:12:04.311 ERROR [exec-4] c.a.orders.OrderService - order 5521 not saved",
+            "org.springframework.dao.DataIntegrityViolationException: could not execute statement",
+            "\tat org.springframework.orm.jpa.vendor.HibernateJpaDialect.convertHibernateAccessException(HibernateJpaDialect.java:290)",
+            "Caused by: org.hibernate.exception.ConstraintViolationException: could not execute statement",
+            "\tat org.hibernate.exception.internal.SQLStateConversionDelegate.convert(SQLStateConversionDelegate.java:95)",
+            "\t... 41 more",
+            "Caused by: org.hibernate.HibernateException: batch write aborted",
+            "\t... 44 more",
+            "Caused by: org.postgresql.util.PSQLException: ERROR: duplicate key value violates unique constraint \"orders_ref_key\"",
+            "\tat org.postgresql.core.v3.QueryExecutorImpl.receiveErrorResponse(QueryExecutorImpl.java:2725)",
+            "\t... 48 more",
+        ]);
+        let r = records(&l);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].detail.len(), MAX_DETAIL);
+        assert!(
+            r[0].detail[0].starts_with("org.springframework.dao.DataIntegrityViolationException")
+        );
+        assert!(
+            r[0].detail[MAX_DETAIL - 1].starts_with("Caused by: org.postgresql.util.PSQLException"),
+            "{:?}",
+            r[0].detail
+        );
+        // A chain that fits keeps every cause.
+        let short = lines(&[
+            "ERROR job failed",
+            "java.lang.IllegalStateException: ledger closed",
+            "\tat com.acme.Ledger.append(Ledger.java:12)",
+            "Caused by: java.io.IOException: stream closed",
+        ]);
+        let r = records(&short);
+        assert_eq!(
+            r[0].detail.last(),
+            Some(&"Caused by: java.io.IOException: stream closed")
+        );
     }
 
     #[test]

@@ -323,7 +323,13 @@ fn iso_at(b: &[u8], i: usize) -> Option<f64> {
     {
         return None;
     }
-    let (secs, j) = clock_at(b, i + 11)?;
+    // Gin's request logger separates date and clock with ` - `.
+    let clock = if b.get(i + 10..i + 13) == Some(b" - ") {
+        i + 13
+    } else {
+        i + 11
+    };
+    let (secs, j) = clock_at(b, clock)?;
     let day = days_from_civil(i64::from(y), mo, d) as f64;
     Some(day * 86_400.0 + secs - zone_at(b, j))
 }
@@ -332,7 +338,7 @@ fn iso_at(b: &[u8], i: usize) -> Option<f64> {
 /// full date; for formats without a year, seconds in an arbitrary year, which
 /// is enough to compare lines of one pod). Looks at the line's head only.
 /// Formats: RFC 3339 / ISO 8601 with or without zone, `2026-11-22 10:00:01,123`,
-/// `2026/11/22 10:00:01`, klog `I1122 10:00:01.123456`, JSON
+/// `2026/11/22 10:00:01`, Gin's `2026/11/22 - 10:00:01`, klog `I1122 10:00:01.123456`, JSON
 /// `ts`/`time`/`timestamp`/`@timestamp` (string, or epoch seconds/millis/micros/nanos),
 /// Apache/nginx `[22/Nov/2026:10:00:01 +0000]`, syslog `Nov 22 10:00:01`.
 pub fn parse_timestamp(line: &str) -> Option<f64> {
@@ -452,6 +458,7 @@ mod tests {
             r#"{"level":30,"time":1795341601000,"msg":"x"}"#,
             r#"{"@timestamp":"2026-11-22T10:00:01Z","message":"x"}"#,
             r#"10.0.0.1 - - [22/Nov/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 1"#,
+            r#"[GIN] 2026/11/22 - 10:00:01 | 200 |     1.2ms |  10.0.0.1 | GET      "/""#,
         ];
         for l in same {
             assert_eq!(parse_timestamp(l), Some(base), "{l}");
