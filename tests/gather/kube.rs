@@ -283,6 +283,90 @@ async fn healthy_canary_is_gathered_with_exact_requests() {
     assert_eq!(metrics.count("kubernetes", "list_events", "ok"), 4);
 }
 
+/// Pods as deploy tooling labels them from the image's OCI config (Helm
+/// charts and kustomize copy `org.opencontainers.image.*` into the pod
+/// template): each side's revision comes from its own pods, the source URL
+/// names the repository when no rollwise annotation does.
+#[tokio::test]
+async fn oci_image_keys_on_the_pods_name_both_revisions_and_the_repo() {
+    let mut w = world();
+    w.rollout["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("rollwise.io/repo");
+    w.canary_pod["metadata"]["annotations"] = json!({
+        "org.opencontainers.image.source": "https://github.com/argoproj/rollouts-demo",
+        "org.opencontainers.image.revision": "9c1e5b0d4f7a2e3b6c8d9e0f1a2b3c4d5e6f7a8b"
+    });
+    // A commit id fits a label value, and some charts put it there.
+    w.stable_pod["metadata"]["labels"]["org.opencontainers.image.revision"] =
+        "2b7f0e4c1a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f".into();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    for (pod, color) in [(CANARY_POD, "yellow"), (STABLE_POD, "green")] {
+        ex.push(log_expect(
+            pod,
+            "canary-demo",
+            false,
+            start(),
+            &served(40, color),
+        ));
+    }
+    let ev = gather_on(ex, &request()).await.unwrap();
+    let r = &ev.rollout;
+    assert_eq!(
+        r.repo.as_deref(),
+        Some("https://github.com/argoproj/rollouts-demo")
+    );
+    assert_eq!(
+        r.revision.as_deref(),
+        Some("9c1e5b0d4f7a2e3b6c8d9e0f1a2b3c4d5e6f7a8b")
+    );
+    assert_eq!(
+        r.stable_revision.as_deref(),
+        Some("2b7f0e4c1a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f")
+    );
+    // The remediation policy compares those two, not the image tags.
+    let repo = rollwise::remediate::repo_for(&ev).unwrap();
+    let p = rollwise::remediate::policy_for(&ev, repo, [], "main");
+    assert_eq!(p.repo.to_string(), "argoproj/rollouts-demo");
+    assert_eq!(
+        (p.stable_revision.as_deref(), p.canary_revision.as_deref()),
+        (
+            Some("2b7f0e4c1a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f"),
+            Some("9c1e5b0d4f7a2e3b6c8d9e0f1a2b3c4d5e6f7a8b")
+        )
+    );
+}
+
+/// With only the rollwise annotation on the canary and nothing on the stable
+/// pods, the stable revision is unknown to the gatherer (the policy falls back
+/// to the stable image's tag), and the canary's annotation wins over an OCI
+/// key.
+#[tokio::test]
+async fn the_rollwise_annotation_wins_and_a_bare_stable_side_has_no_revision() {
+    let mut w = world();
+    w.canary_pod["metadata"]["annotations"]["org.opencontainers.image.revision"] =
+        "ffffffffffffffffffffffffffffffffffffffff".into();
+    let mut ex = resolve_expects(&w);
+    ex.extend(events_expects(&w, vec![]));
+    for (pod, color) in [(CANARY_POD, "yellow"), (STABLE_POD, "green")] {
+        ex.push(log_expect(
+            pod,
+            "canary-demo",
+            false,
+            start(),
+            &served(40, color),
+        ));
+    }
+    let ev = gather_on(ex, &request()).await.unwrap();
+    assert_eq!(ev.rollout.revision.as_deref(), Some("3f2a9c1"));
+    assert_eq!(ev.rollout.stable_revision, None);
+    let repo = rollwise::remediate::repo_for(&ev).unwrap();
+    let p = rollwise::remediate::policy_for(&ev, repo, [], "main");
+    assert_eq!(p.stable_revision.as_deref(), Some("green"));
+}
+
 #[tokio::test]
 async fn crashlooping_canary_reads_the_previous_instance_and_aborts() {
     let mut w = world();

@@ -88,6 +88,10 @@ pub struct RolloutRef {
     pub repo: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The stable pods' source revision, when their metadata names it (the
+    /// canary's is `revision`). Absent: the stable image's tag stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_revision: Option<String>,
     /// The stable side is an Argo Experiment's baseline ReplicaSet (fresh pods
     /// of the stable version, `baselineHash`), not the long-running stable
     /// pods. Absent: false.

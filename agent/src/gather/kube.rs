@@ -24,6 +24,14 @@ use crate::evidence::{KubeEvent, LogSource, PodLogs, PodStatus, RolloutRef, Side
 /// revision, for the remediation agent.
 pub const REPO_ANNOTATION: &str = "rollwise.io/repo";
 pub const REVISION_ANNOTATION: &str = "rollwise.io/revision";
+/// The OCI image-spec's pre-defined keys for the commit an image was built
+/// from and the repository it came from. They are image config labels, and
+/// Kubernetes copies no image label into a pod or its status (the status
+/// carries only `image` and `imageID`), so they are read where deploy tooling
+/// copies them: the pod's annotations, or its labels for the revision (a
+/// commit id fits a label value; a URL does not).
+pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
+pub const OCI_SOURCE: &str = "org.opencontainers.image.source";
 
 /// The `[gather.kube]` table of `rollwise.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +281,7 @@ impl KubeGatherer {
             step: None,
             repo: None,
             revision: None,
+            stable_revision: None,
             baseline: matches!(req.stable, PodSelector::Baseline(_)),
             strategy: bluegreen.as_ref().map(|b| b.strategy),
         };
@@ -287,21 +296,19 @@ impl KubeGatherer {
                 .and_then(|i| u32::try_from(i).ok());
         }
         // The revision's source: the Rollout's annotations, else the canary
-        // pods' (set in the pod template, they travel with the revision).
-        let pod_annotation = |key: &str| {
-            canary.pods.iter().find_map(|p| {
-                p.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(key).cloned())
-            })
-        };
+        // pods' (set in the pod template, they travel with the revision),
+        // else the OCI keys on the pods. Each side's revision comes from its
+        // own pods; the Rollout's annotation describes only the new one.
         rollout_ref.repo = annotations
             .get(REPO_ANNOTATION)
             .cloned()
-            .or_else(|| pod_annotation(REPO_ANNOTATION));
-        rollout_ref.revision = pod_annotation(REVISION_ANNOTATION)
+            .or_else(|| pod_meta(&canary.pods, REPO_ANNOTATION, false))
+            .or_else(|| pod_meta(&canary.pods, OCI_SOURCE, false));
+        rollout_ref.revision = pod_meta(&canary.pods, REVISION_ANNOTATION, false)
+            .or_else(|| pod_meta(&canary.pods, OCI_REVISION, true))
             .or_else(|| annotations.get(REVISION_ANNOTATION).cloned());
+        rollout_ref.stable_revision = pod_meta(&stable.pods, REVISION_ANNOTATION, false)
+            .or_else(|| pod_meta(&stable.pods, OCI_REVISION, true));
 
         Ok(Resolved {
             rollout: rollout_ref,
@@ -647,6 +654,21 @@ fn common_hash(pods: &[Pod]) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The first non-empty value of `key` in the pods' annotations (and, with
+/// `labels`, their labels).
+fn pod_meta(pods: &[Pod], key: &str, labels: bool) -> Option<String> {
+    let get = |m: Option<&BTreeMap<String, String>>| {
+        m.and_then(|m| m.get(key))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    pods.iter().find_map(|p| {
+        get(p.metadata.annotations.as_ref())
+            .or_else(|| labels.then(|| get(p.metadata.labels.as_ref())).flatten())
+    })
 }
 
 fn image_of(side: &ResolvedSide) -> Option<String> {

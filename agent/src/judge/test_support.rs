@@ -20,6 +20,7 @@ pub fn evidence() -> Evidence {
             step: Some(1),
             repo: None,
             revision: None,
+            stable_revision: None,
             baseline: false,
             strategy: None,
         },

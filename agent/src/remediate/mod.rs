@@ -100,7 +100,8 @@ fn image_tag(image: Option<&str>) -> Option<String> {
 }
 
 /// The policy for `ev`'s run on `repo`: the fix branch from (rollout, canary
-/// revision), revisions from the evidence or the image tags.
+/// revision); each side's revision from the evidence (what the pods' metadata
+/// names: `rollwise.io/revision` or the OCI revision key), else its image tag.
 pub fn policy_for(
     ev: &Evidence,
     repo: RepoRef,
@@ -126,7 +127,11 @@ pub fn policy_for(
         base,
     );
     p.canary_revision = canary_rev;
-    p.stable_revision = image_tag(ev.rollout.stable_image.as_deref());
+    p.stable_revision = ev
+        .rollout
+        .stable_revision
+        .clone()
+        .or_else(|| image_tag(ev.rollout.stable_image.as_deref()));
     p
 }
 

@@ -474,6 +474,7 @@ fn empty_evidence(r: &RolloutSummary) -> Evidence {
             step: None,
             repo: None,
             revision: None,
+            stable_revision: None,
             baseline: false,
             strategy: None,
         },
