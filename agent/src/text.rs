@@ -13,6 +13,16 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Bytes as lower-case hex (digests, signatures).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
 /// A share in 0..1 as a percentage with two decimals: `0.0043` → `0.43%`.
 pub fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)

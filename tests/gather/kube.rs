@@ -29,9 +29,17 @@ fn policy() -> CallPolicy {
 }
 
 fn source(client: kube::Client, metrics: &CallMetrics) -> ClusterSource {
+    source_with(client, metrics, KubeGatherConfig::default())
+}
+
+fn source_with(
+    client: kube::Client,
+    metrics: &CallMetrics,
+    cfg: KubeGatherConfig,
+) -> ClusterSource {
     let reader = ClusterReader::new(client, policy(), Arc::new(metrics.clone()));
     ClusterSource::new(
-        KubeGatherer::new(reader, KubeGatherConfig::default()),
+        KubeGatherer::new(reader, cfg),
         None,
         Duration::from_secs(10),
     )
@@ -991,18 +999,13 @@ async fn clipped_logs_are_a_gap_in_the_reasons_and_on_the_page() {
         &served(8, "green"),
     ));
     let (client, api) = fake(ex);
-    let metrics = CallMetrics::default();
-    let reader = ClusterReader::new(client, policy(), Arc::new(metrics.clone()));
-    let src = ClusterSource::new(
-        KubeGatherer::new(
-            reader,
-            KubeGatherConfig {
-                max_log_lines: 10,
-                ..KubeGatherConfig::default()
-            },
-        ),
-        None,
-        Duration::from_secs(10),
+    let src = source_with(
+        client,
+        &CallMetrics::default(),
+        KubeGatherConfig {
+            max_log_lines: 10,
+            ..KubeGatherConfig::default()
+        },
     );
     let ev = src.gather_evidence(&request()).await.unwrap();
     drop(src);

@@ -566,13 +566,17 @@ fn message_core(template: &str) -> Option<String> {
 /// format). Their counts then compare as one template instead of a "novel"
 /// one and a "gone" one. Templates seen on both sides are left as they are.
 fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
+    let cores: Vec<Option<String>> = templates
+        .iter()
+        .map(|t| message_core(&t.template))
+        .collect();
     // Stable-only templates by (level, message core).
-    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, String), Vec<usize>> =
+    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, &str), Vec<usize>> =
         rustc_hash::FxHashMap::default();
     for (j, u) in templates.iter().enumerate() {
         if u.canary == 0
             && u.stable > 0
-            && let Some(core) = message_core(&u.template)
+            && let Some(core) = &cores[j]
         {
             stable_only.entry((u.level, core)).or_default().push(j);
         }
@@ -583,17 +587,17 @@ fn pair_across_shapes(templates: &[TemplateCounts]) -> Vec<TemplateCounts> {
             if t.canary == 0 || t.stable > 0 {
                 continue;
             }
-            let Some(core) = message_core(&t.template) else {
+            let Some(core) = &cores[i] else {
                 continue;
             };
-            if let Some(js) = stable_only.remove(&(t.level, core)) {
+            if let Some(js) = stable_only.remove(&(t.level, core.as_str())) {
                 for j in js {
                     merged_into[j] = Some(i);
                 }
             }
         }
     }
-    pair_rewordings(templates, &mut merged_into);
+    pair_rewordings(templates, &cores, &mut merged_into);
     let mut out: Vec<TemplateCounts> = templates.to_vec();
     for (j, into) in merged_into.iter().enumerate() {
         if let Some(i) = *into {
@@ -647,16 +651,24 @@ const REWORD_BUDGET: usize = 400_000;
 /// severity keyword, the same failure classes on both) pair: a wording that
 /// changes or drops a word, or that adds `fatal` or `corrupt`, says something
 /// else. Each template pairs at most once, with the closest wording.
-fn pair_rewordings(templates: &[TemplateCounts], merged_into: &mut [Option<usize>]) {
-    let paired_canary: Vec<usize> = merged_into.iter().flatten().copied().collect();
+/// `cores` holds each template's [`message_core`].
+fn pair_rewordings(
+    templates: &[TemplateCounts],
+    cores: &[Option<String>],
+    merged_into: &mut [Option<usize>],
+) {
+    let mut paired_canary = vec![false; templates.len()];
+    for i in merged_into.iter().flatten() {
+        paired_canary[*i] = true;
+    }
     // Stable-only templates not yet paired, by (level, word count).
-    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, usize), Vec<(usize, String)>> =
+    let mut stable_only: rustc_hash::FxHashMap<(LogLevel, usize), Vec<(usize, &str)>> =
         rustc_hash::FxHashMap::default();
     for (j, u) in templates.iter().enumerate() {
         if u.canary == 0
             && u.stable > 0
             && merged_into[j].is_none()
-            && let Some(core) = message_core(&u.template)
+            && let Some(core) = &cores[j]
         {
             let n = core.split(' ').count();
             stable_only.entry((u.level, n)).or_default().push((j, core));
@@ -668,10 +680,10 @@ fn pair_rewordings(templates: &[TemplateCounts], merged_into: &mut [Option<usize
     let mut taken = vec![false; templates.len()];
     let mut budget = REWORD_BUDGET;
     for (i, t) in templates.iter().enumerate() {
-        if t.canary == 0 || t.stable > 0 || paired_canary.contains(&i) {
+        if t.canary == 0 || t.stable > 0 || paired_canary[i] {
             continue;
         }
-        let Some(core) = message_core(&t.template) else {
+        let Some(core) = &cores[i] else {
             continue;
         };
         let wi: Vec<&str> = core.split(' ').collect();

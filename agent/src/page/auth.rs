@@ -91,7 +91,7 @@ impl PageAccess {
         };
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, token.as_bytes());
         let tag = ring::hmac::sign(&key, b"rollwise verdict-page session v1");
-        let session = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let session = crate::text::hex(tag.as_ref());
         Ok(PageAccess::Token(TokenAccess {
             token: token.to_owned(),
             session,

@@ -1,8 +1,9 @@
-//! Reading a request body with bounded memory: the raw body is read chunk by
-//! chunk (never more than `max_body` bytes in all), and every JSON string
-//! longer than `max_string` bytes (a 50 MB log line) is clipped while it is
-//! read, so the buffer the parser sees holds at most `max_string` bytes of any
-//! one string. What was clipped is counted, for the bundle's gaps.
+//! Reading a request body with bounded memory: the raw body is read frame by
+//! frame (never more than `max_body` bytes in all) and hashed as it arrives;
+//! then every JSON string longer than `max_string` bytes (a 50 MB log line) is
+//! clipped and log lines past the budgets dropped, so the buffer the parser
+//! sees holds at most `max_string` bytes of any one string. What was clipped
+//! is counted, for the bundle's gaps.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -104,8 +105,6 @@ pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 /// The bounds a bundle is read within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
-    /// The whole body as sent (over it: 413).
-    pub max_body: usize,
     /// One string (a log line): longer ones are cut here.
     pub max_string: usize,
     /// Log line bytes kept per pod (`logs.*[i].lines`); later lines dropped.
@@ -432,12 +431,7 @@ pub async fn read_raw(body: Body, max_body: usize) -> Result<RawBody, ApiError> 
         ctx.update(&data);
         frames.push(data);
     }
-    let digest = ctx
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::text::hex(ctx.finish().as_ref());
     Ok(RawBody {
         frames,
         len,
@@ -464,7 +458,6 @@ mod tests {
 
     fn bounds(max: usize) -> Bounds {
         Bounds {
-            max_body: usize::MAX,
             max_string: max,
             max_pod_log: usize::MAX,
             max_log: usize::MAX,
@@ -576,7 +569,6 @@ mod tests {
                 .join(",")
         );
         let b = Bounds {
-            max_body: 1 << 20,
             max_string: 64,
             max_pod_log: 100,
             max_log: 1000,

@@ -70,11 +70,7 @@ impl AnalysisKey {
             ctx.update(part.as_bytes());
             ctx.update(&[0]);
         }
-        ctx.finish()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::text::hex(ctx.finish().as_ref())
     }
 }
 

@@ -4,7 +4,6 @@
 //! never promotes, aborts or otherwise touches a rollout.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -189,7 +188,7 @@ pub async fn slack(State(st): State<Arc<AppState>>, headers: HeaderMap, body: By
         )
         .into_response();
     }
-    if let Err(why) = verify_slack(&secret.0, &headers, &body, unix_now()) {
+    if let Err(why) = verify_slack(&secret.0, &headers, &body, crate::store::now_ms() / 1000) {
         st.metrics.slack_interaction(why);
         tracing::warn!(why, "refused a Slack interaction");
         return ApiError::new(
@@ -222,12 +221,6 @@ pub async fn slack(State(st): State<Arc<AppState>>, headers: HeaderMap, body: By
         Ok(_) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Check Slack's v0 signature: `X-Slack-Signature` is `v0=` and the hex

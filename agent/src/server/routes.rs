@@ -683,7 +683,6 @@ pub async fn verdicts(
         .map_err(|_| ApiError::overloaded(retry))?
         .map_err(|_| ApiError::overloaded(retry))?;
     let bounds = bounded::Bounds {
-        max_body: st.cfg.max_body_bytes,
         max_string: MAX_STRING_BYTES,
         max_pod_log: MAX_POD_LOG_BYTES,
         max_log: MAX_LOG_BYTES,

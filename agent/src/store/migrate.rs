@@ -47,7 +47,7 @@ pub struct Applied {
 /// Hex SHA-256 of a migration's text.
 pub fn checksum(sql: &str) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, sql.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(d.as_ref())
 }
 
 /// The migrations still to apply, or why the database cannot be used.

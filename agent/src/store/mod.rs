@@ -516,16 +516,13 @@ impl Store {
             .add_notification(id, o, now_ms))
     }
 
-    /// Append one person's feedback, its reason and who redacted and
-    /// clipped (redacted first). False when the analysis is gone.
+    /// Append one person's feedback, its reason and who through
+    /// [`Redactor::clip`] (redacted, then clipped). False when the analysis
+    /// is gone.
     pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
-        let clip = |s: &str, n: usize| -> String {
-            let r = self.redactor.redact_lines(s);
-            r.chars().take(n).collect()
-        };
         let f = &Feedback {
-            reason: clip(&f.reason, FEEDBACK_REASON_CHARS),
-            who: clip(&f.who, 200),
+            reason: self.redactor.clip(&f.reason, FEEDBACK_REASON_CHARS),
+            who: self.redactor.clip(&f.who, 200),
             ..f.clone()
         };
         dispatch!(self, "add_feedback", |b| b.add_feedback(id, f))

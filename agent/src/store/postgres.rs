@@ -242,9 +242,26 @@ impl PostgresStore {
         o: &NotificationOutcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        self.append(
+            id,
+            "INSERT INTO notifications (analysis_id, seq, channel, ok, detail, thread_ts, created_ms) \
+             SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3, $4, $5, $6 FROM notifications WHERE analysis_id = $1",
+            &[&o.channel, &i64::from(o.ok), &o.detail, &o.thread_ts, &now_ms],
+        )
+        .await
+    }
+
+    /// Append a row to analysis `id` with `insert` (its `$1` the id, then
+    /// `values`), the analysis row locked so appends to it are serialised;
+    /// false when the analysis is gone.
+    async fn append(
+        &self,
+        id: &str,
+        insert: &str,
+        values: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<bool, StoreError> {
         let mut g = self.client().await?;
         let tx = live(&mut g)?.transaction().await?;
-        // Lock the analysis row: appends to one analysis are serialised.
         if tx
             .query_opt("SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE", &[&id])
             .await?
@@ -252,36 +269,22 @@ impl PostgresStore {
         {
             return Ok(false);
         }
-        tx.execute(
-            "INSERT INTO notifications (analysis_id, seq, channel, ok, detail, thread_ts, created_ms) \
-             SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3, $4, $5, $6 FROM notifications WHERE analysis_id = $1",
-            &[&id, &o.channel, &i64::from(o.ok), &o.detail, &o.thread_ts, &now_ms],
-        )
-        .await?;
+        let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&id];
+        args.extend_from_slice(values);
+        tx.execute(insert, &args).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
         let json = serde_json::to_string(f).map_err(|e| decode_err(id, e))?;
-        let mut g = self.client().await?;
-        let tx = live(&mut g)?.transaction().await?;
-        // Lock the analysis row: appends to one analysis are serialised.
-        if tx
-            .query_opt("SELECT 1 FROM analyses WHERE id = $1 FOR UPDATE", &[&id])
-            .await?
-            .is_none()
-        {
-            return Ok(false);
-        }
-        tx.execute(
+        self.append(
+            id,
             "INSERT INTO feedback (analysis_id, seq, feedback_json, created_ms) \
              SELECT $1, COALESCE(MAX(seq) + 1, 0), $2, $3 FROM feedback WHERE analysis_id = $1",
-            &[&id, &json, &f.created_ms],
+            &[&json, &f.created_ms],
         )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        .await
     }
 
     pub async fn claim(

@@ -222,29 +222,52 @@ impl SqliteStore {
         .await
     }
 
+    /// Append a row to analysis `id` with `insert` (its `?1` the id, then
+    /// `values`), in one transaction; false when the analysis is gone.
+    async fn append(
+        &self,
+        id: &str,
+        insert: &'static str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM analyses WHERE id = ?1", params![id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            let args = std::iter::once(rusqlite::types::Value::Text(id)).chain(values);
+            tx.execute(insert, rusqlite::params_from_iter(args))?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
     pub async fn add_notification(
         &self,
         id: &str,
         o: &NotificationOutcome,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let (id, o) = (id.to_owned(), o.clone());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM analyses WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()?;
-            if exists.is_none() {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO notifications (analysis_id, seq, channel, ok, detail, thread_ts, created_ms) \
-                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6 FROM notifications WHERE analysis_id = ?1",
-                params![id, o.channel, i64::from(o.ok), o.detail, o.thread_ts, now_ms],
-            )?;
-            tx.commit()?;
-            Ok(true)
-        })
+        use rusqlite::types::Value;
+        self.append(
+            id,
+            "INSERT INTO notifications (analysis_id, seq, channel, ok, detail, thread_ts, created_ms) \
+             SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6 FROM notifications WHERE analysis_id = ?1",
+            vec![
+                Value::Text(o.channel.clone()),
+                Value::Integer(i64::from(o.ok)),
+                Value::Text(o.detail.clone()),
+                o.thread_ts.clone().map_or(Value::Null, Value::Text),
+                Value::Integer(now_ms),
+            ],
+        )
         .await
     }
 
@@ -301,27 +324,14 @@ impl SqliteStore {
     }
 
     pub async fn add_feedback(&self, id: &str, f: &Feedback) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        let json = serde_json::to_string(f).map_err(|e| decode_err(&id, e))?;
-        let at = f.created_ms;
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM analyses WHERE id = ?1", params![id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if exists.is_none() {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO feedback (analysis_id, seq, feedback_json, created_ms) \
-                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3 FROM feedback WHERE analysis_id = ?1",
-                params![id, json, at],
-            )?;
-            tx.commit()?;
-            Ok(true)
-        })
+        use rusqlite::types::Value;
+        let json = serde_json::to_string(f).map_err(|e| decode_err(id, e))?;
+        self.append(
+            id,
+            "INSERT INTO feedback (analysis_id, seq, feedback_json, created_ms) \
+             SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3 FROM feedback WHERE analysis_id = ?1",
+            vec![Value::Text(json), Value::Integer(f.created_ms)],
+        )
         .await
     }
 
