@@ -1,6 +1,6 @@
 //! [`ClusterSource`]: the [`EvidenceSource`] of the service. Kubernetes first
-//! (the Rollout and pods say what Prometheus must match), then events and logs
-//! beside the Prometheus queries, all under one deadline.
+//! (the Rollout and pods say what the metric queries must match), then events
+//! and logs (kube or Loki) beside the metric sources, all under one deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +10,11 @@ use rollwise_tools::kube::ClusterReader;
 use serde::{Deserialize, Serialize};
 
 use super::kube::{Details, KubeGatherConfig, KubeGatherer, Resolved};
+use super::loki::{LogSourceKind, LogsConfig, LokiReader};
 use super::prometheus::{
-    MetricsPart, MetricsRequest, PrometheusClient, PrometheusConfig, PrometheusGatherer, SideQuery,
-    effective_metrics, validate_request_queries,
+    MetricsPart, PrometheusConfig, PrometheusGatherer, SideQuery, validate_request_queries,
 };
+use super::sources::{EnvLookup, Source, SourceConfig, SourcesRequest};
 use super::{EvidenceSource, GatherRequest};
 use crate::error::{Error, Result};
 use crate::evidence::{Evidence, SUPPORTED_VERSION, Sides, Window};
@@ -28,7 +29,12 @@ pub struct GatherConfig {
     /// this below what the caller waits.
     pub deadline_secs: f64,
     pub kube: KubeGatherConfig,
+    /// The first metric source when it has a `url` (named `prometheus`).
     pub prometheus: PrometheusConfig,
+    /// `[[gather.sources]]`: more metric sources, after `prometheus`.
+    pub sources: Vec<SourceConfig>,
+    /// `[gather.logs]`: where pod logs come from.
+    pub logs: LogsConfig,
 }
 
 impl Default for GatherConfig {
@@ -37,6 +43,8 @@ impl Default for GatherConfig {
             deadline_secs: 60.0,
             kube: KubeGatherConfig::default(),
             prometheus: PrometheusConfig::default(),
+            sources: Vec::new(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -47,14 +55,19 @@ impl GatherConfig {
             return Err(Error::Config("gather.deadline-secs must be > 0".into()));
         }
         self.kube.validate()?;
-        self.prometheus.validate()
+        self.prometheus.validate()?;
+        self.logs.validate()?;
+        super::sources::effective_sources(&self.prometheus, &self.sources).map(|_| ())
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct ClusterSource {
     kube: KubeGatherer,
-    prometheus: Option<PrometheusGatherer>,
+    /// Metric sources in order (Prometheus first when configured).
+    sources: Vec<Source>,
+    /// Set: pod logs come from Loki, and `kube` reads events only.
+    loki: Option<LokiReader>,
     deadline: Duration,
 }
 
@@ -66,9 +79,23 @@ impl ClusterSource {
     ) -> Self {
         ClusterSource {
             kube,
-            prometheus,
+            sources: prometheus.into_iter().map(Source::Prometheus).collect(),
+            loki: None,
             deadline,
         }
+    }
+
+    /// Add metric sources after the ones already there.
+    pub fn with_sources(mut self, sources: Vec<Source>) -> Self {
+        self.sources.extend(sources);
+        self
+    }
+
+    /// Read pod logs from Loki instead of the kube API.
+    pub fn with_loki(mut self, loki: LokiReader) -> Self {
+        self.kube = self.kube.without_logs();
+        self.loki = Some(loki);
+        self
     }
 
     /// Build from configuration: `client` is the cluster (in-cluster config
@@ -78,25 +105,30 @@ impl ClusterSource {
         cfg: &GatherConfig,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Self> {
+        Self::from_config_with_env(client, cfg, observer, &super::sources::process_env())
+    }
+
+    /// [`ClusterSource::from_config`] reading credentials through `env`.
+    pub fn from_config_with_env(
+        client: ::kube::Client,
+        cfg: &GatherConfig,
+        observer: Arc<dyn CallObserver>,
+        env: &EnvLookup,
+    ) -> Result<Self> {
         cfg.validate()?;
         let reader = ClusterReader::new(client, cfg.kube.policy(), observer.clone());
-        let prometheus = match &cfg.prometheus.url {
-            Some(url) => {
-                let policy = rollwise_tools::call::CallPolicy {
-                    timeout: Duration::from_secs_f64(cfg.prometheus.timeout_secs),
-                    max_attempts: cfg.prometheus.max_attempts,
-                    ..Default::default()
-                };
-                let client = PrometheusClient::new(url, policy, observer)?;
-                Some(PrometheusGatherer::new(client, cfg.prometheus.clone()))
-            }
-            None => None,
-        };
-        Ok(ClusterSource::new(
+        let all = super::sources::effective_sources(&cfg.prometheus, &cfg.sources)?;
+        let sources = super::sources::build(&all, observer.clone(), env)?;
+        let src = ClusterSource::new(
             KubeGatherer::new(reader, cfg.kube.clone()),
-            prometheus,
+            None,
             Duration::from_secs_f64(cfg.deadline_secs),
-        ))
+        )
+        .with_sources(sources);
+        Ok(match cfg.logs.source {
+            LogSourceKind::Kube => src,
+            LogSourceKind::Loki => src.with_loki(LokiReader::new(&cfg.logs, &cfg.kube, observer)?),
+        })
     }
 
     pub async fn gather_evidence(&self, req: &GatherRequest) -> Result<Evidence> {
@@ -121,50 +153,45 @@ impl ClusterSource {
         let remaining = self.deadline.saturating_sub(started.elapsed());
 
         let mut gaps = resolved.gaps.clone();
-        let metrics_fut = async {
-            let Some(p) = &self.prometheus else {
-                return MetricsPart {
-                    gaps: vec!["no Prometheus is configured: no metrics were gathered".into()],
-                    ..Default::default()
-                };
-            };
-            let (metrics, traffic_query) =
-                match effective_metrics(p.config(), &resolved.annotations, &req.queries) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        return MetricsPart {
-                            gaps: vec![format!(
-                                "the Rollout's metric annotations are unusable: {e}"
-                            )],
-                            ..Default::default()
-                        };
-                    }
-                };
-            let side = |s: &super::kube::ResolvedSide| SideQuery {
-                series: s.series.clone(),
-                pods: s
-                    .pods
-                    .iter()
-                    .filter_map(|p| p.metadata.name.clone())
-                    .collect(),
-                hash: s.hash.clone(),
-            };
-            let mreq = MetricsRequest {
-                namespace: &req.namespace,
-                rollout: &req.rollout,
-                sides: Sides {
-                    canary: side(&resolved.canary),
-                    stable: side(&resolved.stable),
-                },
-                start,
-                end,
-                metrics,
-                traffic_query,
-            };
-            p.gather(&mreq).await
+        let side = |s: &super::kube::ResolvedSide| SideQuery {
+            series: s.series.clone(),
+            pods: s
+                .pods
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect(),
+            hash: s.hash.clone(),
+        };
+        let sreq = SourcesRequest {
+            namespace: &req.namespace,
+            rollout: &req.rollout,
+            sides: Sides {
+                canary: side(&resolved.canary),
+                stable: side(&resolved.stable),
+            },
+            start,
+            end,
+            annotations: &resolved.annotations,
+            queries: &req.queries,
+        };
+        let metrics_fut = super::sources::gather_all(&self.sources, &sreq);
+        let details_fut = async {
+            let mut d = self.kube.details(&resolved, log_since(req)).await;
+            if let Some(loki) = &self.loki {
+                let ns = req.namespace.as_str();
+                let (c, s) = tokio::join!(
+                    loki.side_logs("canary", ns, &resolved.canary.series, start, end),
+                    loki.side_logs("stable", ns, &resolved.stable.series, start, end),
+                );
+                d.logs.canary = c.pods;
+                d.logs.stable = s.pods;
+                d.gaps.extend(c.gaps);
+                d.gaps.extend(s.gaps);
+            }
+            d
         };
         let (details, metrics) = tokio::join!(
-            tokio::time::timeout(remaining, self.kube.details(&resolved, log_since(req))),
+            tokio::time::timeout(remaining, details_fut),
             tokio::time::timeout(remaining, metrics_fut),
         );
         let details = details.unwrap_or_else(|_| Details {
@@ -236,25 +263,30 @@ impl EvidenceSource for ClusterSource {
         Box::pin(self.gather_evidence(req))
     }
 
-    /// Ready when the API server answers and, if one is configured,
-    /// Prometheus answers a query: without either no analysis can succeed.
+    /// Ready when the API server answers and every configured metric
+    /// source answers (Prometheus a query; a vendor: credentials present):
+    /// without them no analysis can succeed.
     fn check_ready(&self) -> BoxFuture<'_, Vec<(String, std::result::Result<String, String>)>> {
         Box::pin(async move {
             let kube = ready_within("kubernetes", self.kube.ping());
-            let prom = async {
-                match &self.prometheus {
-                    Some(p) => Some(ready_within("prometheus", p.ping()).await),
-                    None => None,
+            let metric = async {
+                let mut out = Vec::new();
+                for s in &self.sources {
+                    let name = s.name().to_owned();
+                    let r = ready_within(&name, s.ready()).await;
+                    out.push((name, r));
                 }
+                out
             };
-            let (kube, prom) = tokio::join!(kube, prom);
+            let (kube, metric) = tokio::join!(kube, metric);
             let mut checks = vec![("kubernetes".to_owned(), kube)];
-            checks.push((
-                "prometheus".to_owned(),
-                prom.unwrap_or_else(|| {
-                    Ok("not configured: verdicts have no metrics and are inconclusive".into())
-                }),
-            ));
+            if metric.is_empty() {
+                checks.push((
+                    "prometheus".to_owned(),
+                    Ok("not configured: verdicts have no metrics and are inconclusive".into()),
+                ));
+            }
+            checks.extend(metric);
             checks
         })
     }
@@ -313,7 +345,7 @@ query = 'sum(rate(requests_total{namespace="{{namespace}}",{{selector}},code=~"5
             ClusterSource::from_config(client, &cfg, Arc::new(rollwise_tools::call::NoObserver))
                 .unwrap();
         assert_eq!(src.deadline, Duration::from_secs(30));
-        assert!(src.prometheus.is_some());
+        assert_eq!(src.sources.len(), 1);
         // Defaults: no Prometheus URL means no metrics (a gap), not an error.
         let d = GatherConfig::default();
         d.validate().unwrap();
