@@ -10,4 +10,5 @@ mod kube_fake;
 mod loki;
 mod prometheus_fake;
 mod prometheus_real;
+mod sources_cluster;
 mod vendor_fake;
