@@ -297,6 +297,101 @@ mod tests {
     use super::*;
     use crate::evidence::Better;
 
+    /// `[[gather.sources]]` and `[gather.logs]` as the README documents them.
+    const SOURCES_EXAMPLE: &str = r#"
+[prometheus]
+url = "http://prometheus.monitoring:9090"
+
+[logs]
+source = "loki"
+url = "http://loki-gateway.monitoring"
+tenant = "team-shop"
+
+[[sources]]
+kind = "datadog"
+name = "dd"
+site = "datadoghq.eu"
+api-key-file = "/var/run/secrets/rollwise/datadog-api-key"
+traffic-query = "sum:trace.http.request.hits{kube_namespace:{{namespace}} AND {{selector}}}.as_count()"
+
+[[sources.metrics]]
+name = "dd_error_rate"
+better = "lower"
+critical = true
+query = "sum:trace.http.request.errors{kube_namespace:{{namespace}} AND {{selector}}}.as_rate() / sum:trace.http.request.hits{kube_namespace:{{namespace}} AND {{selector}}}.as_rate()"
+
+[[sources]]
+kind = "cloudwatch"
+name = "cw"
+region = "eu-west-1"
+step-secs = 60
+
+[[sources.metrics]]
+name = "alb_5xx"
+better = "lower"
+query = "SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA(\"AWS/ApplicationELB\", LoadBalancer, TargetGroup) WHERE TargetGroup = '{{rollout}}-{{hash}}'"
+
+[[sources]]
+kind = "prometheus"
+name = "thanos"
+url = "http://thanos-query.monitoring:9090"
+metrics = []
+"#;
+
+    #[tokio::test]
+    async fn sources_and_loki_parse_validate_and_build() {
+        let cfg: GatherConfig = toml::from_str(SOURCES_EXAMPLE).unwrap();
+        cfg.validate().unwrap();
+        let all = super::super::sources::effective_sources(&cfg.prometheus, &cfg.sources).unwrap();
+        let names: Vec<&str> = all.iter().map(SourceConfig::name).collect();
+        // [gather.prometheus] is the first source, named prometheus.
+        assert_eq!(names, ["prometheus", "dd", "cw", "thanos"]);
+        assert_eq!(cfg.logs.source, LogSourceKind::Loki);
+        let (svc, _h) = tower_test::mock::pair::<
+            http::Request<::kube::client::Body>,
+            http::Response<::kube::client::Body>,
+        >();
+        let client = ::kube::Client::new(svc, "default");
+        let env: EnvLookup = Arc::new(|_| None);
+        let src = ClusterSource::from_config_with_env(
+            client,
+            &cfg,
+            Arc::new(rollwise_tools::call::NoObserver),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(src.sources.len(), 4);
+        assert!(src.loki.is_some());
+        // Without credentials the vendors are not ready, and say why.
+        let ready = src.sources[1].ready().await.unwrap_err();
+        assert!(ready.contains("datadog-api-key"), "{ready}");
+        let ready = src.sources[2].ready().await.unwrap_err();
+        assert!(ready.contains("no AWS credentials"), "{ready}");
+
+        let bad = |extra: &str| {
+            let t = format!("{SOURCES_EXAMPLE}\n{extra}");
+            toml::from_str::<GatherConfig>(&t).map_or(true, |c| c.validate().is_err())
+        };
+        assert!(bad(
+            "[[sources]]\nkind = \"splunk\"\nname = \"s\"\nmetrics = []"
+        ));
+        assert!(bad(
+            "[[sources]]\nkind = \"datadog\"\nname = \"dd\"\n[[sources.metrics]]\nname = \"x\"\nquery = \"a\""
+        ));
+        // A metric is read from one source only.
+        assert!(bad(
+            "[[sources]]\nkind = \"datadog\"\nname = \"dd2\"\n[[sources.metrics]]\nname = \"alb_5xx\"\nquery = \"a\""
+        ));
+        assert!(bad(
+            "[[sources]]\nkind = \"cloudwatch\"\nname = \"cw2\"\nstep-secs = 45\n[[sources.metrics]]\nname = \"y\"\nquery = \"a\""
+        ));
+        assert!(bad(
+            "[[sources]]\nkind = \"datadog\"\nname = \"dd3\"\nbogus = 1\n[[sources.metrics]]\nname = \"z\"\nquery = \"a\""
+        ));
+        let no_url = toml::from_str::<GatherConfig>("[logs]\nsource = \"loki\"").unwrap();
+        assert!(no_url.validate().is_err());
+    }
+
     /// The `[gather]` table as documented in the report and the module docs.
     const EXAMPLE: &str = r#"
 deadline-secs = 30

@@ -890,6 +890,89 @@ fn route_overrides(
 mod tests {
     use super::*;
 
+    fn vendor(name: &str, metrics: &[&str], traffic: bool) -> Source {
+        #[derive(Debug)]
+        struct Nothing;
+        impl MetricSource for Nothing {
+            fn describe(&self) -> String {
+                "nothing".into()
+            }
+            fn selector(&self, _: &str, _: &SideQuery) -> Option<String> {
+                None
+            }
+            fn range<'a>(
+                &'a self,
+                _: &'a str,
+                _: jiff::Timestamp,
+                _: jiff::Timestamp,
+                _: Duration,
+            ) -> BoxFuture<'a, rollwise_tools::Result<Vec<Vec<f64>>>> {
+                Box::pin(async { Ok(Vec::new()) })
+            }
+            fn ready(&self) -> BoxFuture<'_, std::result::Result<String, String>> {
+                Box::pin(async { Ok(String::new()) })
+            }
+        }
+        Source::Vendor(VendorSource {
+            name: name.into(),
+            api: Arc::new(Nothing),
+            metrics: metrics
+                .iter()
+                .map(|m| MetricQuery {
+                    name: (*m).into(),
+                    unit: None,
+                    better: Default::default(),
+                    critical: false,
+                    query: "q".into(),
+                })
+                .collect(),
+            traffic_query: traffic.then(|| "t".into()),
+            step: Duration::from_secs(30),
+        })
+    }
+
+    #[test]
+    fn overrides_go_to_the_source_that_defines_the_metric() {
+        let sources = [vendor("a", &["x"], false), vendor("b", &["y"], true)];
+        let map = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        };
+        let ann = map(&[
+            ("rollwise.io/query.y", "yy"),
+            ("rollwise.io/query.new", "nn"),
+            ("rollwise.io/traffic-query", "tt"),
+            (
+                "rollwise.io/metrics",
+                r#"[{"name":"x","query":"xx"},{"name":"y","query":"y2"}]"#,
+            ),
+            ("rollwise.io/repo", "org/repo"),
+        ]);
+        let req = map(&[("y", "from-request"), ("z", "new-from-request")]);
+        let r = route_overrides(&sources, &ann, &req);
+        assert_eq!(
+            r[0].0.keys().collect::<Vec<_>>(),
+            ["rollwise.io/metrics", "rollwise.io/query.new"]
+        );
+        assert_eq!(
+            r[0].0["rollwise.io/metrics"],
+            r#"[{"name":"x","query":"xx"}]"#
+        );
+        assert_eq!(
+            r[1].0["rollwise.io/metrics"],
+            r#"[{"name":"y","query":"y2"}]"#
+        );
+        assert_eq!(r[1].0["rollwise.io/query.y"], "yy");
+        assert_eq!(r[1].0["rollwise.io/traffic-query"], "tt");
+        assert_eq!(r[1].1["y"], "from-request");
+        assert_eq!(r[0].1["z"], "new-from-request");
+        assert!(!r[1].1.contains_key("z"));
+        // Unreadable JSON stays with the first source, which reports it.
+        let bad = map(&[("rollwise.io/metrics", "{")]);
+        let r = route_overrides(&sources, &bad, &BTreeMap::new());
+        assert_eq!(r[0].0["rollwise.io/metrics"], "{");
+        assert!(r[1].0.is_empty());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn retries_honour_retry_after_and_stop_at_the_cap() {
         #[derive(Debug, Default)]
