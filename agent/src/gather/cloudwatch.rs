@@ -106,7 +106,7 @@ impl CloudWatchConfig {
         )?;
         let err = |m: String| Error::Config(format!("gather.sources {:?}: {m}", self.name));
         // CloudWatch periods: 1, 5, 10, 30 or a multiple of 60 seconds.
-        if ![1, 5, 10, 30].contains(&self.step_secs) && self.step_secs % 60 != 0 {
+        if ![1, 5, 10, 30].contains(&self.step_secs) && !self.step_secs.is_multiple_of(60) {
             return Err(err(format!(
                 "step-secs {} is not a CloudWatch period (1, 5, 10, 30 or a multiple of 60)",
                 self.step_secs

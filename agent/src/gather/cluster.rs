@@ -79,7 +79,10 @@ impl ClusterSource {
     ) -> Self {
         ClusterSource {
             kube,
-            sources: prometheus.into_iter().map(Source::Prometheus).collect(),
+            sources: prometheus
+                .into_iter()
+                .map(|p| Source::Prometheus(Box::new(p)))
+                .collect(),
             loki: None,
             deadline,
         }

@@ -498,8 +498,7 @@ impl VendorSource {
                 ));
             }
         }
-        let mut calls: Vec<BoxFuture<'_, (usize, usize, std::result::Result<Vec<f64>, String>)>> =
-            Vec::new();
+        let mut calls: Vec<BoxFuture<'_, (usize, usize, SideValues)>> = Vec::new();
         for (mi, m) in req.metrics.iter().enumerate() {
             for (si, (_, v)) in sides.iter().enumerate() {
                 let Some(v) = v else { continue };
@@ -543,7 +542,7 @@ impl VendorSource {
                 None => Vec::new(),
             };
         let (results, traffic) = tokio::join!(join_all(calls), join_all(traffic_calls));
-        let mut per_metric: Vec<[Option<std::result::Result<Vec<f64>, String>>; 2]> =
+        let mut per_metric: Vec<[Option<SideValues>; 2]> =
             req.metrics.iter().map(|_| [None, None]).collect();
         for (mi, si, r) in results {
             per_metric[mi][si] = Some(r);
@@ -593,6 +592,9 @@ impl VendorSource {
         part
     }
 }
+
+/// One side's values of one metric, or why there are none.
+type SideValues = std::result::Result<Vec<f64>, String>;
 
 /// The finite values of the one series a metric query must return.
 fn one_series(list: Vec<Vec<f64>>) -> std::result::Result<Vec<f64>, String> {
@@ -663,7 +665,7 @@ async fn join_all<'a, T>(mut futs: Vec<BoxFuture<'a, T>>) -> Vec<T> {
 /// One configured source, ready to query.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Prometheus(PrometheusGatherer),
+    Prometheus(Box<PrometheusGatherer>),
     Vendor(VendorSource),
 }
 
@@ -723,7 +725,7 @@ pub fn build(
                     };
                     let client =
                         super::prometheus::PrometheusClient::new(url, policy, observer.clone())?;
-                    Source::Prometheus(PrometheusGatherer::new(client, p.clone()))
+                    Source::Prometheus(Box::new(PrometheusGatherer::new(client, p.clone())))
                 }
                 SourceConfig::Datadog(d) => Source::Vendor(VendorSource {
                     name: d.name.clone(),
