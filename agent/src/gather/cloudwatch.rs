@@ -11,8 +11,8 @@
 //! `{{interval}}` is the period in seconds, `{{window}}` the window in seconds.
 //!
 //! Credentials, in order: `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`
-//! (+ `AWS_SESSION_TOKEN`); else web identity (IRSA, EKS Pod Identity's
-//! predecessor): `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` exchanged
+//! (+ `AWS_SESSION_TOKEN`); else web identity (IRSA):
+//! `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` exchanged
 //! with STS `AssumeRoleWithWebIdentity` (unsigned, Query API), cached until
 //! five minutes before they expire. Neither: every query is a gap.
 
@@ -720,10 +720,21 @@ impl CloudWatchClient {
                     None => series.push((key, r.values.member)),
                 }
             }
-            if let Some(m) = page.messages.member.first()
-                && series.is_empty()
+            // Top-level messages (a query over Metrics Insights' three
+            // hours, say) come with no results: say them instead of "no data".
+            if series.is_empty()
+                && page.next_token.is_none()
+                && let Some(m) = page.messages.member.first()
             {
-                tracing::debug!(code = ?m.code, "GetMetricData message");
+                return Err(rollwise_tools::Error::Api {
+                    service: SERVICE,
+                    code: 422,
+                    message: format!(
+                        "{}: {}",
+                        m.code.as_deref().unwrap_or("message"),
+                        m.value.as_deref().unwrap_or_default()
+                    ),
+                });
             }
             next = page.next_token.filter(|t| !t.is_empty());
             if next.is_none() {
