@@ -297,3 +297,25 @@ async fn a_dead_port_or_a_bad_query_is_a_gap() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_body_past_the_bound_is_refused_while_it_is_read() {
+    rollwise::tls::install_crypto_provider();
+    let fake = Fake::start(Arc::new(|_, _| {
+        Answer::Body(200, vec![], "application/json", "x".repeat(4096))
+    }))
+    .await;
+    let res = reqwest::get(&fake.url).await.unwrap();
+    let e = rollwise::gather::sources::body_bounded(res, "loki", 1000)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unexpected response from loki: the response is larger than 1000 bytes"
+    );
+    let res = reqwest::get(&fake.url).await.unwrap();
+    let body = rollwise::gather::sources::body_bounded(res, "loki", 4096)
+        .await
+        .unwrap();
+    assert_eq!(body.len(), 4096);
+}

@@ -27,8 +27,8 @@ use super::datadog::{default_attempts, default_max_retry_after, default_step, de
 use super::kube::SeriesMatch;
 use super::prometheus::{MetricQuery, SideQuery};
 use super::sources::{
-    EnvLookup, Failed, MetricSource, RetryPolicy, Secret, check_vendor_common, read_secret,
-    retry_after, snippet, transport, with_retries,
+    EnvLookup, Failed, MAX_BODY_BYTES, MetricSource, RetryPolicy, Secret, body_bounded,
+    check_vendor_common, read_secret, retry_after, snippet, transport, with_retries,
 };
 use crate::error::{Error, Result};
 use crate::llm::BoxFuture;
@@ -608,10 +608,9 @@ impl CloudWatchClient {
                     .map_err(|e| Failed::from(transport(STS, &e)))?;
                 let code = res.status().as_u16();
                 let headers = res.headers().clone();
-                let bytes = res
-                    .bytes()
+                let bytes = body_bounded(res, STS, MAX_BODY_BYTES)
                     .await
-                    .map_err(|e| Failed::from(transport(STS, &e)))?;
+                    .map_err(Failed::from)?;
                 if !(200..300).contains(&code) {
                     return Err(api_failure(STS, code, &headers, &bytes));
                 }
@@ -808,10 +807,9 @@ impl CloudWatchClient {
                     .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
                 let code = res.status().as_u16();
                 let headers = res.headers().clone();
-                let bytes = res
-                    .bytes()
+                let bytes = body_bounded(res, SERVICE, MAX_BODY_BYTES)
                     .await
-                    .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
+                    .map_err(Failed::from)?;
                 if !(200..300).contains(&code) {
                     return Err(api_failure(SERVICE, code, &headers, &bytes));
                 }

@@ -22,8 +22,8 @@ use serde_json::json;
 use super::kube::SeriesMatch;
 use super::prometheus::{MetricQuery, SideQuery};
 use super::sources::{
-    EnvLookup, Failed, MetricSource, RetryPolicy, check_vendor_common, opt_path, read_secret,
-    retry_after, snippet, transport, with_retries,
+    EnvLookup, Failed, MAX_BODY_BYTES, MetricSource, RetryPolicy, body_bounded,
+    check_vendor_common, opt_path, read_secret, retry_after, snippet, transport, with_retries,
 };
 use crate::error::{Error, Result};
 use crate::llm::BoxFuture;
@@ -304,10 +304,9 @@ impl DatadogClient {
                     .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
                 let code = res.status().as_u16();
                 let wait = retry_after(res.headers(), Some("x-ratelimit-reset"));
-                let bytes = res
-                    .bytes()
+                let bytes = body_bounded(res, SERVICE, MAX_BODY_BYTES)
                     .await
-                    .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
+                    .map_err(Failed::from)?;
                 let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
                 if !(200..300).contains(&code) {
                     let message = reply

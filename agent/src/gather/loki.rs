@@ -22,7 +22,10 @@ use rollwise_tools::call::CallObserver;
 use serde::{Deserialize, Serialize};
 
 use super::kube::{KubeGatherConfig, SeriesMatch};
-use super::sources::{Failed, RetryPolicy, retry_after, snippet, transport, with_retries};
+use super::sources::{
+    Failed, MAX_BODY_BYTES, RetryPolicy, body_bounded, retry_after, snippet, transport,
+    with_retries,
+};
 use crate::error::{Error, Result};
 use crate::evidence::{LogSource, PodLogs};
 
@@ -301,10 +304,9 @@ impl LokiReader {
                     .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
                 let code = res.status().as_u16();
                 let wait = retry_after(res.headers(), None);
-                let bytes = res
-                    .bytes()
+                let bytes = body_bounded(res, SERVICE, MAX_BODY_BYTES)
                     .await
-                    .map_err(|e| Failed::from(transport(SERVICE, &e)))?;
+                    .map_err(Failed::from)?;
                 let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
                 if !(200..300).contains(&code)
                     || reply.as_ref().is_some_and(|r| r.status != "success")

@@ -413,6 +413,37 @@ pub(crate) fn transport(service: &'static str, e: &reqwest::Error) -> rollwise_t
     }
 }
 
+/// The most a vendor's answer may be: one page of logs (Loki's
+/// `page-limit` lines) or a query's series. Larger is an error, not an
+/// allocation a source can push without bound.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// A response body of at most `max` bytes, read as it arrives.
+pub async fn body_bounded(
+    mut res: reqwest::Response,
+    service: &'static str,
+    max: usize,
+) -> rollwise_tools::Result<Vec<u8>> {
+    if res.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large(service, max));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| transport(service, &e))? {
+        if out.len() + chunk.len() > max {
+            return Err(too_large(service, max));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+fn too_large(service: &'static str, max: usize) -> rollwise_tools::Error {
+    rollwise_tools::Error::Decode {
+        service,
+        message: format!("the response is larger than {max} bytes"),
+    }
+}
+
 /// At most `n` characters of a response body, for an error message.
 pub(crate) fn snippet(body: &[u8], n: usize) -> String {
     String::from_utf8_lossy(body)
