@@ -283,7 +283,9 @@ async fn healthy_canary_is_gathered_with_exact_requests() {
     // No Prometheus in this test: that is said, and the judge will not promote.
     assert_eq!(
         ev.gaps,
-        ["no Prometheus is configured: no metrics were gathered"]
+        [
+            "no metric source is configured ([gather.prometheus] url or [[gather.sources]]): no metrics were gathered"
+        ]
     );
     assert_eq!(judge(&ev).verdict, Decision::Inconclusive);
     assert_eq!(metrics.count("kubernetes", "get_rollout", "ok"), 1);

@@ -1,10 +1,16 @@
 //! Gathering evidence from a cluster: Kubernetes through a request-asserting
 //! fake API server, Prometheus for real (promtool-built blocks) and through a
-//! wire-level fake for its failure modes.
+//! wire-level fake for its failure modes; Datadog, CloudWatch (and STS) and
+//! Loki through wire-level fakes that assert each request.
 
+mod cloudwatch;
+mod datadog;
 mod docs;
 mod kube;
 mod kube_fake;
+mod loki;
 pub mod logs;
 mod prometheus_fake;
 mod prometheus_real;
+mod sources_cluster;
+mod vendor_fake;

@@ -142,6 +142,8 @@ pub struct Details {
 pub struct KubeGatherer {
     reader: ClusterReader,
     cfg: KubeGatherConfig,
+    /// False when logs come from elsewhere (`[gather.logs] source = "loki"`).
+    read_logs: bool,
 }
 
 fn gather_err(message: String) -> Error {
@@ -185,7 +187,21 @@ pub fn validate_request(req: &GatherRequest) -> Result<()> {
 
 impl KubeGatherer {
     pub fn new(reader: ClusterReader, cfg: KubeGatherConfig) -> Self {
-        KubeGatherer { reader, cfg }
+        KubeGatherer {
+            reader,
+            cfg,
+            read_logs: true,
+        }
+    }
+
+    /// Events only: pod logs are read from another source.
+    pub fn without_logs(mut self) -> Self {
+        self.read_logs = false;
+        self
+    }
+
+    pub fn config(&self) -> &KubeGatherConfig {
+        &self.cfg
     }
 
     /// For readiness: the API server's version, or why it did not answer.
@@ -473,9 +489,11 @@ impl KubeGatherer {
                     "events of {side} pod {name} could not be read: {e}"
                 )),
             }
-            let (pl, g) = self.pod_logs(ns, side, name, pod, window).await;
-            logs.push(pl);
-            gaps.extend(g);
+            if self.read_logs {
+                let (pl, g) = self.pod_logs(ns, side, name, pod, window).await;
+                logs.push(pl);
+                gaps.extend(g);
+            }
         }
         (events, logs, gaps)
     }

@@ -1,17 +1,22 @@
 //! Gathering evidence from a cluster: the Rollout, its canary and stable pods,
-//! their events and logs (Kubernetes), and metrics (Prometheus), turned into the
+//! their events and logs (Kubernetes, or Loki), and metrics (Prometheus,
+//! Datadog, CloudWatch: [`sources`]), turned into the
 //! same [`Evidence`] bundle `rollwise analyze` reads from a file.
 //!
 //! What cannot be gathered becomes a sentence in `Evidence::gaps` (the judge
 //! then cannot promote); only a failure that leaves nothing to judge (the
 //! Rollout does not exist, the API server is unreachable) is an `Err`.
 
+pub mod cloudwatch;
 pub mod cluster;
+pub mod datadog;
 pub mod files;
 pub mod health;
 pub mod kube;
+pub mod loki;
 pub mod metrics;
 pub mod prometheus;
+pub mod sources;
 
 pub use cluster::{ClusterSource, GatherConfig};
 pub use metrics::CallMetrics;

@@ -73,6 +73,10 @@ pub struct MetricQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PrometheusConfig {
+    /// The source's name in `[[gather.sources]]` (`prometheus` for
+    /// `[gather.prometheus]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Base URL (`http://prometheus.monitoring:9090`); without one no metrics
     /// are gathered and the bundle says so in its gaps.
     pub url: Option<String>,
@@ -123,6 +127,7 @@ pub fn default_metrics() -> Vec<MetricQuery> {
 impl Default for PrometheusConfig {
     fn default() -> Self {
         PrometheusConfig {
+            name: None,
             url: None,
             timeout_secs: 10.0,
             max_attempts: 3,
@@ -215,7 +220,7 @@ impl PrometheusConfig {
     }
 }
 
-fn check_metrics(ms: &[MetricQuery]) -> Result<()> {
+pub(crate) fn check_metrics(ms: &[MetricQuery]) -> Result<()> {
     for (i, m) in ms.iter().enumerate() {
         if !is_metric_name(&m.name) {
             return Err(config_err(format!(
@@ -241,7 +246,7 @@ pub const PLACEHOLDERS: [&str; 6] = [
     "window",
 ];
 
-fn check_template(t: &str) -> Result<()> {
+pub(crate) fn check_template(t: &str) -> Result<()> {
     if t.trim().is_empty() || t.len() > 4096 {
         return Err(config_err("a PromQL template must be 1 to 4096 bytes"));
     }
@@ -334,8 +339,22 @@ pub fn effective_metrics(
     annotations: &BTreeMap<String, String>,
     request: &BTreeMap<String, String>,
 ) -> Result<(Vec<MetricQuery>, Option<String>)> {
-    let mut metrics = cfg.metrics.clone();
-    let mut traffic = cfg.traffic_query.clone();
+    effective_metrics_from(
+        cfg.metrics.clone(),
+        cfg.traffic_query.clone(),
+        annotations,
+        request,
+    )
+}
+
+/// [`effective_metrics`] over any source's metric definitions and traffic
+/// query (the overrides have the same shape for every source).
+pub fn effective_metrics_from(
+    mut metrics: Vec<MetricQuery>,
+    mut traffic: Option<String>,
+    annotations: &BTreeMap<String, String>,
+    request: &BTreeMap<String, String>,
+) -> Result<(Vec<MetricQuery>, Option<String>)> {
     let upsert_query = |metrics: &mut Vec<MetricQuery>, name: &str, q: &str| match metrics
         .iter_mut()
         .find(|m| m.name == name)
