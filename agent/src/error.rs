@@ -76,7 +76,10 @@ impl Error {
     /// Process exit code for the CLI: 2 for bad input or usage, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InvalidEvidence { .. } | Error::Usage(_) | Error::Config(_) => 2,
+            Error::InvalidEvidence { .. }
+            | Error::Usage(_)
+            | Error::Config(_)
+            | Error::Store(crate::store::StoreError::Config(_)) => 2,
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
             Error::Io { .. }
             | Error::Encode(_)

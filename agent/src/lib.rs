@@ -5,6 +5,7 @@
 //! file, which is how `analyze`, `eval` and `demo` work.
 
 pub mod cli;
+pub mod duration;
 pub mod error;
 pub mod eval;
 pub mod evidence;

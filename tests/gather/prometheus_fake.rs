@@ -120,6 +120,7 @@ fn policy() -> CallPolicy {
         max_attempts: 2,
         base_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(20),
+        ..CallPolicy::default()
     }
 }
 

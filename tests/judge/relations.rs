@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use rollwise::evidence::{Decision, EvidenceSource, parse_bytes};
+use rollwise::evidence::{BundleSource, Decision, parse_bytes};
 use rollwise::judge::config::MetricKind;
 use rollwise::judge::{Judge, JudgeConfig};
 use rollwise::logs::LogConfig;
@@ -90,7 +90,7 @@ impl std::fmt::Display for Outcome {
 /// Load a bundle from its JSON and judge it.
 pub fn outcome(judge: &Judge, name: &str, bundle: &Value) -> Outcome {
     let bytes = serde_json::to_vec(bundle).expect("a JSON value serializes");
-    match parse_bytes(&bytes, &EvidenceSource::Named(name.to_owned())) {
+    match parse_bytes(&bytes, &BundleSource::Named(name.to_owned())) {
         Ok(ev) => {
             let v = judge.judge(&ev);
             Outcome::Judged {

@@ -194,8 +194,8 @@ async fn server_errors_give_up_within_bounds_and_never_err() {
         "the webhook URL is a secret: {o:?}"
     );
     assert_eq!(fake.requests().len(), 3);
-    // Backoff 50 ms then 100 ms.
-    assert!(took >= Duration::from_millis(140), "{took:?}");
+    // Backoff ceilings 50 ms then 100 ms, fully jittered (the waits
+    // themselves are the policy's unit tests): bounded, not minutes.
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert_eq!(n.counts().failed, 1);
 }

@@ -48,15 +48,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Worth retrying the same call (after a backoff).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::Api { code, .. } => *code == 429 || *code >= 500,
-            _ => false,
-        }
-    }
-
     /// A tool failure the model can act on (wrong arguments, a missing object):
     /// it goes back to the model as the tool's result. Anything else (policy,
     /// auth, configuration) ends the agent run.

@@ -143,7 +143,7 @@ pub(super) fn run(args: ServeArgs) -> Result<ExitCode> {
                 (None, true) => (None, None),
                 (None, false) => {
                     let (s, r) =
-                        crate::gather::from_environment(&gather_cfg, Arc::clone(&metrics)).await?;
+                        crate::gather::from_environment(&gather_cfg, metrics.clone()).await?;
                     (Some(s), Some(r))
                 }
             };

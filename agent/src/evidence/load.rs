@@ -14,22 +14,22 @@ pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Where a bundle came from, for error messages.
 #[derive(Debug, Clone)]
-pub enum EvidenceSource {
+pub enum BundleSource {
     File(PathBuf),
     Named(String),
 }
 
-impl std::fmt::Display for EvidenceSource {
+impl std::fmt::Display for BundleSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EvidenceSource::File(p) => write!(f, "{}", p.display()),
-            EvidenceSource::Named(n) => f.write_str(n),
+            BundleSource::File(p) => write!(f, "{}", p.display()),
+            BundleSource::Named(n) => f.write_str(n),
         }
     }
 }
 
 pub fn load_file(path: &Path, max_bytes: u64) -> Result<Evidence> {
-    let source = EvidenceSource::File(path.to_owned());
+    let source = BundleSource::File(path.to_owned());
     let meta = std::fs::metadata(path).map_err(|e| Error::Io {
         what: format!("cannot read evidence file {}", path.display()),
         source: e,
@@ -72,7 +72,7 @@ pub fn load_file(path: &Path, max_bytes: u64) -> Result<Evidence> {
     parse_bytes(&bytes, &source)
 }
 
-fn too_large(source: &EvidenceSource, max_bytes: u64, size: &str) -> Error {
+fn too_large(source: &BundleSource, max_bytes: u64, size: &str) -> Error {
     // `size` is "<n> bytes" from the metadata, or "more than <limit> bytes" when
     // only reading found out.
     Error::InvalidEvidence {
@@ -87,7 +87,7 @@ fn too_large(source: &EvidenceSource, max_bytes: u64, size: &str) -> Error {
 }
 
 /// Parse and check a bundle. Never panics, whatever the bytes.
-pub fn parse_bytes(bytes: &[u8], source: &EvidenceSource) -> Result<Evidence> {
+pub fn parse_bytes(bytes: &[u8], source: &BundleSource) -> Result<Evidence> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // serde_json's default recursion limit (128) keeps deeply nested input from
     // overflowing the stack.
@@ -143,7 +143,7 @@ fn strip_position(msg: &str) -> String {
 /// The checks serde cannot express, on a bundle that parsed: every caller that
 /// builds an [`Evidence`] some other way (the service, a test) runs it too, so
 /// a bundle the CLI refuses is refused everywhere, with the same field named.
-pub fn validate(ev: &Evidence, source: &EvidenceSource) -> Result<()> {
+pub fn validate(ev: &Evidence, source: &BundleSource) -> Result<()> {
     let bad = |field: &str, message: String| Error::InvalidEvidence {
         source_name: source.to_string(),
         line: 0,

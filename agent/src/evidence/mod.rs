@@ -9,7 +9,7 @@
 
 mod load;
 
-pub use load::{DEFAULT_MAX_BYTES, EvidenceSource, json_files, load_file, parse_bytes, validate};
+pub use load::{BundleSource, DEFAULT_MAX_BYTES, json_files, load_file, parse_bytes, validate};
 
 use serde::{Deserialize, Serialize};
 

@@ -11,8 +11,8 @@ use crate::evidence::{Better, Decision, Evidence};
 
 const SOURCE: &str = "bundle-under-test.json";
 
-fn source() -> EvidenceSource {
-    EvidenceSource::Named(SOURCE.to_owned())
+fn source() -> BundleSource {
+    BundleSource::Named(SOURCE.to_owned())
 }
 
 fn parse_value(v: &Value) -> crate::error::Result<Evidence> {

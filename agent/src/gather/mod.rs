@@ -83,11 +83,11 @@ pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
 
 /// The evidence source for `rollwise serve` in a cluster: in-cluster (or
 /// kubeconfig) credentials, Prometheus and limits from `[gather]`. Every call
-/// is observed into the service's metrics. Also returns a reader on the same
+/// is reported to `observer` (the service's metrics). Also returns a reader on the same
 /// client, for the remediation agent's read-only kube tools.
 pub async fn from_environment(
     cfg: &GatherConfig,
-    metrics: std::sync::Arc<crate::server::Metrics>,
+    observer: std::sync::Arc<dyn rollwise_tools::call::CallObserver>,
 ) -> crate::Result<(
     std::sync::Arc<dyn EvidenceSource>,
     rollwise_tools::kube::ClusterReader,

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rollwise_tools::call::{CallPolicy, Jitter};
 use serde::{Deserialize, Serialize};
 
-use super::RetryPolicy;
 use crate::error::{Error, Result};
 use crate::evidence::Decision;
 
@@ -91,11 +91,16 @@ impl LlmConfig {
         Duration::from_secs_f64(self.timeout_secs.max(0.001))
     }
 
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
+    /// Retries of one model call. The timeout is the HTTP client's (or the
+    /// local model's); the policy's copy is for the record.
+    pub fn retry_policy(&self) -> CallPolicy {
+        CallPolicy {
+            timeout: self.timeout(),
             max_attempts: self.max_attempts.max(1),
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs_f64(self.max_backoff_secs.max(0.0)),
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::try_from_secs_f64(self.max_backoff_secs.max(0.0))
+                .unwrap_or(Duration::MAX),
+            jitter: Jitter::Full,
         }
     }
 

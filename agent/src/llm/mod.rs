@@ -5,7 +5,8 @@
 //! - [`ChatModel`] hides the vendor: [`openai::OpenAiChat`] talks to any
 //!   OpenAI-compatible endpoint, [`scripted::ScriptedModel`] answers from a script
 //!   (tests, deterministic evals).
-//! - [`LlmError`] is classified so the retry loop decides without string matching.
+//! - [`LlmError`] is classified ([`Retryable`]) so the one retry policy
+//!   ([`CallPolicy`]) decides without string matching.
 //! - Prompts are tera templates ([`prompt::Prompts`]); the reply schema is derived
 //!   from [`reply::LlmReply`] with schemars.
 //! - [`judge::LlmJudge`] turns evidence + assessment + digest into an
@@ -24,6 +25,8 @@ pub mod tool_chat;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
+
+use rollwise_tools::call::{CallPolicy, Retryable};
 
 pub use config::{LlmConfig, LlmSelection, PromptStyle, StructuredOutput};
 pub use hybrid::HybridJudge;
@@ -149,9 +152,10 @@ impl LlmError {
             LlmError::Rejected { .. } => "rejected",
         }
     }
+}
 
-    /// Transient failures worth another attempt.
-    pub fn is_transient(&self) -> bool {
+impl Retryable for LlmError {
+    fn is_transient(&self) -> bool {
         matches!(
             self,
             LlmError::Timeout(_)
@@ -160,45 +164,11 @@ impl LlmError {
                 | LlmError::Transport(_)
         )
     }
-}
 
-/// Bounded retries with exponential backoff; a `Retry-After` is honoured when it
-/// fits in `max_delay`, otherwise the call gives up (a verdict that waits minutes
-/// for a rate limit is worse than one without the model).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts in total, including the first.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(4),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` (0-based `attempt` just failed), or
-    /// `None` to give up.
-    pub fn delay(&self, attempt: u32, err: &LlmError) -> Option<Duration> {
-        if !err.is_transient() || attempt + 1 >= self.max_attempts {
-            return None;
-        }
-        let backoff = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_delay);
-        match err {
-            LlmError::RateLimited {
-                retry_after: Some(after),
-            } => (*after <= self.max_delay).then_some((*after).max(backoff)),
-            _ => Some(backoff),
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            LlmError::RateLimited { retry_after } => *retry_after,
+            _ => None,
         }
     }
 }
@@ -216,28 +186,18 @@ pub struct Spent {
 pub async fn complete_with_retry(
     model: &dyn ChatModel,
     req: &ChatRequest,
-    policy: &RetryPolicy,
+    policy: &CallPolicy,
     spent: &mut Spent,
 ) -> Result<ChatReply, LlmError> {
-    let mut attempt = 0;
-    loop {
-        spent.calls += 1;
-        match model.complete(req).await {
-            Ok(reply) => {
-                spent.prompt_tokens += reply.prompt_tokens;
-                spent.completion_tokens += reply.completion_tokens;
-                return Ok(reply);
-            }
-            Err(e) => match policy.delay(attempt, &e) {
-                Some(wait) => {
-                    tracing::debug!(error = %e, ?wait, attempt, "model call failed, retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                None => return Err(e),
-            },
-        }
-    }
+    let reply = policy
+        .retry("model call", |_| {
+            spent.calls += 1;
+            model.complete(req)
+        })
+        .await?;
+    spent.prompt_tokens += reply.prompt_tokens;
+    spent.completion_tokens += reply.completion_tokens;
+    Ok(reply)
 }
 
 #[cfg(test)]
@@ -246,51 +206,54 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_bounded() {
-        let p = RetryPolicy {
+        let p = LlmConfig {
             max_attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(500),
-        };
+            max_backoff_secs: 0.6,
+            ..LlmConfig::default()
+        }
+        .retry_policy();
         let e = LlmError::Server {
             status: 500,
             message: String::new(),
         };
-        let waits: Vec<_> = (0..5).map(|a| p.delay(a, &e)).collect();
+        let waits: Vec<_> = (0..4).map(|a| p.delay(a, &e, 1.0)).collect();
         assert_eq!(
             waits,
             vec![
-                Some(Duration::from_millis(100)),
-                Some(Duration::from_millis(200)),
-                Some(Duration::from_millis(400)),
+                Some(Duration::from_millis(250)),
                 Some(Duration::from_millis(500)),
-                Some(Duration::from_millis(500)),
+                Some(Duration::from_millis(600)),
+                Some(Duration::from_millis(600)),
             ]
         );
-        assert_eq!(p.delay(9, &e), None, "the last attempt is not retried");
+        assert_eq!(p.delay(9, &e, 1.0), None, "the last attempt is not retried");
     }
 
     #[test]
     fn only_transient_errors_are_retried() {
-        let p = RetryPolicy::default();
-        assert!(p.delay(0, &LlmError::Auth("no".into())).is_none());
-        assert!(p.delay(0, &LlmError::ContextTooLong("x".into())).is_none());
-        assert!(p.delay(0, &LlmError::Malformed("x".into())).is_none());
+        let p = LlmConfig::default().retry_policy();
+        assert!(p.delay(0, &LlmError::Auth("no".into()), 1.0).is_none());
         assert!(
-            p.delay(0, &LlmError::Timeout(Duration::from_secs(1)))
+            p.delay(0, &LlmError::ContextTooLong("x".into()), 1.0)
+                .is_none()
+        );
+        assert!(p.delay(0, &LlmError::Malformed("x".into()), 1.0).is_none());
+        assert!(
+            p.delay(0, &LlmError::Timeout(Duration::from_secs(1)), 1.0)
                 .is_some()
         );
     }
 
     #[test]
     fn retry_after_is_honoured_within_the_bound_only() {
-        let p = RetryPolicy::default();
+        let p = LlmConfig::default().retry_policy();
         let short = LlmError::RateLimited {
             retry_after: Some(Duration::from_secs(2)),
         };
-        assert_eq!(p.delay(0, &short), Some(Duration::from_secs(2)));
+        assert_eq!(p.delay(0, &short, 1.0), Some(Duration::from_secs(2)));
         let long = LlmError::RateLimited {
             retry_after: Some(Duration::from_secs(60)),
         };
-        assert_eq!(p.delay(0, &long), None);
+        assert_eq!(p.delay(0, &long, 1.0), None);
     }
 }

@@ -8,7 +8,7 @@
 //! `RateLimited { retry_after }` needs `Retry-After`. The reply is read leniently
 //! (only the fields we use), since compatible servers differ in the rest.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
@@ -22,6 +22,7 @@ use async_openai::types::chat::{
     ChatCompletionToolChoiceOption, ChatCompletionTools, CreateChatCompletionRequest, FunctionName,
     FunctionObject, ResponseFormat, ResponseFormatJsonSchema,
 };
+use rollwise_tools::call::parse_retry_after;
 use serde::Deserialize;
 
 use super::tool_chat::{Message as AgentMessage, ToolCall as AgentToolCall};
@@ -173,7 +174,7 @@ impl OpenAiChat {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let body = resp.text().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
             return Err(classify_status(
@@ -312,7 +313,7 @@ impl OpenAiChat {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let body = resp.text().await.map_err(|e| self.transport(e))?;
         if !status.is_success() {
             return Err(classify_status(
@@ -573,18 +574,6 @@ fn read_tool_turn(body: &str) -> Result<ToolTurn, LlmError> {
         tool_calls,
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
-    })
-}
-
-/// `Retry-After` as delta-seconds (what rate limiters send; HTTP dates are rare
-/// enough here to treat as absent, which falls back to our own backoff).
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    v.parse::<u64>().map(Duration::from_secs).ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
     })
 }
 
@@ -919,13 +908,6 @@ mod tests {
             "string"
         );
         assert!(out.get("$defs").is_none() && !out.to_string().contains("$ref"));
-    }
-
-    #[test]
-    fn retry_after_reads_seconds() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 
     #[test]

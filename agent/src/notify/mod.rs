@@ -6,8 +6,9 @@
 //! here returns an error to the caller or panics. Failures become a
 //! [`NotificationOutcome`] with `ok: false` and the reason, and callers run
 //! [`Notifier::spawn_notify`] so that the reply to Argo never waits on Slack.
-//! Every call has a timeout and bounded retries with backoff; a 429's
-//! `Retry-After` is honoured when it fits in `max_backoff_secs`.
+//! Every call has a timeout and bounded retries with jittered backoff (the
+//! crate-wide `CallPolicy`); a 429's `Retry-After` is honoured when it fits
+//! in `max_backoff_secs`.
 
 pub mod blocks;
 mod slack;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use rollwise_tools::call::{CallPolicy, Jitter};
 use serde::{Deserialize, Serialize};
 
 pub use blocks::{SlackTemplates, render_blocks};
@@ -180,6 +182,18 @@ impl SlackConfig {
 
     fn timeout(&self) -> Duration {
         Duration::from_secs_f64(self.timeout_secs)
+    }
+
+    /// Retries of one message (the timeout is the HTTP client's). Call after
+    /// [`SlackConfig::validate`], which bounds the numbers.
+    fn policy(&self) -> CallPolicy {
+        CallPolicy {
+            timeout: self.timeout(),
+            max_attempts: self.max_attempts,
+            base_backoff: Duration::from_secs_f64(self.backoff_secs),
+            max_backoff: Duration::from_secs_f64(self.max_backoff_secs),
+            jitter: Jitter::Full,
+        }
     }
 }
 
@@ -350,70 +364,48 @@ impl Notifier {
             obj.insert("unfurl_links".into(), false.into());
         }
         let label = target.label();
-        let mut attempt: u32 = 0;
-        loop {
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            match self.client.send(&target, &msg).await {
-                Ok(delivery) => {
-                    self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(channel = %label, attempts = attempt + 1, "Slack message delivered");
-                    return NotificationOutcome {
-                        channel: delivery.channel.unwrap_or(label),
-                        ok: true,
-                        detail: format!(
-                            "delivered{} after {} attempt{}",
-                            if thread.is_some() { " in thread" } else { "" },
-                            attempt + 1,
-                            if attempt == 0 { "" } else { "s" }
-                        ),
-                        thread_ts: delivery.ts,
-                    };
-                }
-                Err(e) => {
-                    if matches!(e, SendError::RateLimited { .. }) {
+        let mut attempts: u32 = 0;
+        let sent = self
+            .cfg
+            .policy()
+            .retry(&label, |n| {
+                attempts = n + 1;
+                self.counters.requests.fetch_add(1, Ordering::Relaxed);
+                let reply = self.client.send(&target, &msg);
+                async {
+                    let r = reply.await;
+                    if let Err(SendError::RateLimited { .. }) = r {
                         self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                     }
-                    match self.retry_delay(attempt, &e) {
-                        Some(d) => {
-                            tracing::info!(channel = %label, "Slack send failed ({e}); retrying in {d:?}");
-                            tokio::time::sleep(d).await;
-                            attempt += 1;
-                        }
-                        None => {
-                            self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(channel = %label, attempts = attempt + 1, "Slack message not delivered: {e}");
-                            return NotificationOutcome {
-                                channel: label,
-                                ok: false,
-                                detail: format!(
-                                    "not delivered after {} attempt{}: {e}",
-                                    attempt + 1,
-                                    if attempt == 0 { "" } else { "s" }
-                                ),
-                                thread_ts: None,
-                            };
-                        }
-                    }
+                    r
+                }
+            })
+            .await;
+        let s = if attempts == 1 { "" } else { "s" };
+        match sent {
+            Ok(delivery) => {
+                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(channel = %label, attempts, "Slack message delivered");
+                NotificationOutcome {
+                    channel: delivery.channel.unwrap_or(label),
+                    ok: true,
+                    detail: format!(
+                        "delivered{} after {attempts} attempt{s}",
+                        if thread.is_some() { " in thread" } else { "" },
+                    ),
+                    thread_ts: delivery.ts,
                 }
             }
-        }
-    }
-
-    /// The wait before the next attempt, or `None` to give up.
-    fn retry_delay(&self, attempt: u32, e: &SendError) -> Option<Duration> {
-        if !e.is_transient() || attempt + 1 >= self.cfg.max_attempts {
-            return None;
-        }
-        let max = Duration::from_secs_f64(self.cfg.max_backoff_secs);
-        match e {
-            SendError::RateLimited {
-                retry_after: Some(after),
-            } => (*after <= max).then_some(*after),
-            _ => Some(
-                Duration::from_secs_f64(self.cfg.backoff_secs)
-                    .saturating_mul(2u32.saturating_pow(attempt))
-                    .min(max),
-            ),
+            Err(e) => {
+                self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(channel = %label, attempts, "Slack message not delivered: {e}");
+                NotificationOutcome {
+                    channel: label,
+                    ok: false,
+                    detail: format!("not delivered after {attempts} attempt{s}: {e}"),
+                    thread_ts: None,
+                }
+            }
         }
     }
 
@@ -518,30 +510,37 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_honours_retry_after_within_bounds() {
-        let n = Notifier::new(SlackConfig {
+        let p = SlackConfig {
             backoff_secs: 0.5,
             max_backoff_secs: 3.0,
             max_attempts: 5,
             ..SlackConfig::webhook("https://h.example/x")
-        })
-        .unwrap();
+        }
+        .policy();
         let server = SendError::Server {
             status: 500,
             body: String::new(),
         };
-        assert_eq!(n.retry_delay(0, &server), Some(Duration::from_millis(500)));
-        assert_eq!(n.retry_delay(2, &server), Some(Duration::from_secs(2)));
-        assert_eq!(n.retry_delay(3, &server), Some(Duration::from_secs(3)));
-        assert_eq!(n.retry_delay(4, &server), None, "attempts exhausted");
+        // At the top of the jitter: the ceiling.
+        let top = |attempt, e: &SendError| p.delay(attempt, e, 1.0);
+        assert_eq!(top(0, &server), Some(Duration::from_millis(500)));
+        assert_eq!(top(2, &server), Some(Duration::from_secs(2)));
+        assert_eq!(top(3, &server), Some(Duration::from_secs(3)));
+        assert_eq!(top(4, &server), None, "attempts exhausted");
         let limited = |s| SendError::RateLimited {
             retry_after: Some(Duration::from_secs(s)),
         };
-        assert_eq!(n.retry_delay(0, &limited(2)), Some(Duration::from_secs(2)));
-        assert_eq!(n.retry_delay(0, &limited(60)), None, "too long to wait");
+        assert_eq!(top(0, &limited(2)), Some(Duration::from_secs(2)));
+        assert_eq!(
+            p.delay(0, &limited(2), 0.0),
+            Some(Duration::from_secs(2)),
+            "never sooner than asked"
+        );
+        assert_eq!(top(0, &limited(60)), None, "too long to wait");
         let rejected = SendError::Rejected {
             status: 400,
             body: "invalid_blocks".into(),
         };
-        assert_eq!(n.retry_delay(0, &rejected), None);
+        assert_eq!(top(0, &rejected), None);
     }
 }

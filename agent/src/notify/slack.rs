@@ -1,7 +1,10 @@
 //! One HTTP request to Slack and what its answer means. Retries are the
-//! caller's ([`super::Notifier`]); this module only classifies.
+//! caller's ([`super::Notifier`], under the config's `CallPolicy`); this
+//! module only classifies.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use rollwise_tools::call::{Retryable, parse_retry_after};
 
 use serde::Deserialize;
 
@@ -62,9 +65,16 @@ pub enum SendError {
     Rejected { status: u16, body: String },
 }
 
-impl SendError {
-    pub fn is_transient(&self) -> bool {
+impl Retryable for SendError {
+    fn is_transient(&self) -> bool {
         !matches!(self, SendError::Rejected { .. })
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SendError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
     }
 }
 
@@ -135,7 +145,7 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let text = resp.text().await.map_err(classify_transport)?;
         let body: String = text.chars().take(200).collect();
         match status {
@@ -187,27 +197,18 @@ fn classify_transport(e: reqwest::Error) -> SendError {
     SendError::Transport(crate::text::error_chain(&e.without_url()))
 }
 
-/// `Retry-After` in delta-seconds, which is what Slack sends.
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    v.parse::<u64>().map(Duration::from_secs).ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_and_transience() {
-        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("0.25"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_retry_after("soon"), None);
+    fn transience_and_retry_after() {
         assert!(SendError::Timeout.is_transient());
+        let limited = SendError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert!(limited.is_transient());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
         assert!(
             !SendError::Rejected {
                 status: 404,

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rollwise_tools::call::CallPolicy;
 use rollwise_tools::tool::DynTool;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::llm::{ChatModel, LlmError, Message, RetryPolicy, ToolCall, ToolChatRequest};
+use crate::llm::{ChatModel, LlmConfig, LlmError, Message, ToolCall, ToolChatRequest};
 use crate::redact::Redactor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,7 +124,7 @@ pub struct AgentLoop {
     model: Arc<dyn ChatModel>,
     tools: Vec<Box<dyn DynTool>>,
     bounds: Bounds,
-    retry: RetryPolicy,
+    retry: CallPolicy,
     redactor: Redactor,
 }
 
@@ -169,12 +170,12 @@ impl AgentLoop {
             model,
             tools,
             bounds,
-            retry: RetryPolicy::default(),
+            retry: LlmConfig::default().retry_policy(),
             redactor,
         }
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn with_retry(mut self, retry: CallPolicy) -> Self {
         self.retry = retry;
         self
     }
@@ -291,19 +292,9 @@ impl AgentLoop {
     }
 
     async fn call_model(&self, req: &ToolChatRequest) -> Result<crate::llm::ToolTurn, LlmError> {
-        let mut attempt = 0;
-        loop {
-            match self.model.complete_with_tools(req).await {
-                Ok(turn) => return Ok(turn),
-                Err(e) => match self.retry.delay(attempt, &e) {
-                    Some(wait) => {
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
+        self.retry
+            .retry("model call", |_| self.model.complete_with_tools(req))
+            .await
     }
 
     /// Runs one turn's calls; `Some` when one was fatal.

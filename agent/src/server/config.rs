@@ -171,7 +171,7 @@ impl ServerConfig {
     /// (default, max) window.
     pub fn window_bounds(&self) -> Result<(Duration, Duration)> {
         let parse = |what: &str, t: &str| {
-            super::api::parse_duration(t)
+            crate::duration::parse_duration(t)
                 .map_err(|e| Error::Config(format!("[server] {what}: {e}")))
         };
         let d = parse("default-window", &self.default_window)?;

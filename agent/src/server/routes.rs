@@ -750,7 +750,7 @@ fn retry_after(st: &AppState) -> Duration {
 /// Parse a bundle and check the names in it with the rules the other routes
 /// apply (they reach the page, the store and the remediation agent).
 fn parse_bundle(bytes: &[u8]) -> Result<Evidence, ApiError> {
-    let source = crate::evidence::EvidenceSource::Named("request body".into());
+    let source = crate::evidence::BundleSource::Named("request body".into());
     let ev = crate::evidence::parse_bytes(bytes, &source).map_err(|e| match e {
         crate::Error::InvalidEvidence { ref field, .. } if !field.is_empty() => {
             ApiError::invalid_field(field, e.to_string())

@@ -15,7 +15,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::StoreError;
-use crate::error::{Error, Result};
+
+type Result<T> = std::result::Result<T, StoreError>;
 
 /// Where `rollwise serve` keeps its history unless told otherwise: a file in
 /// the working directory (a local trial just works). The deploy/ ConfigMap
@@ -61,22 +62,20 @@ impl StoreConfig {
     }
 
     pub fn parsed_url(&self) -> Result<StoreUrl> {
-        StoreUrl::parse(&self.url).map_err(|e| Error::Config(format!("[store] url: {e}")))
+        StoreUrl::parse(&self.url).map_err(|e| StoreError::Config(format!("url: {e}")))
     }
 
     pub fn retention(&self) -> Result<Retention> {
         let max_age = parse_age(&self.retention)
-            .map_err(|e| Error::Config(format!("[store] retention: {e}")))?;
+            .map_err(|e| StoreError::Config(format!("retention: {e}")))?;
         if max_age < Duration::from_secs(3600) {
-            return Err(Error::Config(format!(
-                "[store] retention must be at least 1h, got {}",
+            return Err(StoreError::Config(format!(
+                "retention must be at least 1h, got {}",
                 self.retention
             )));
         }
         if self.max_analyses == 0 {
-            return Err(Error::Config(
-                "[store] max-analyses must be at least 1".into(),
-            ));
+            return Err(StoreError::Config("max-analyses must be at least 1".into()));
         }
         Ok(Retention {
             max_age,
@@ -100,7 +99,7 @@ fn parse_age(text: &str) -> std::result::Result<Duration, String> {
             .map_err(|_| format!("`{text}`: expected a whole number of days like 30d"))?;
         return Ok(Duration::from_secs(n.saturating_mul(86_400)));
     }
-    crate::server::api::parse_duration(t)
+    crate::duration::parse_duration(t)
 }
 
 /// A parsed store URL.

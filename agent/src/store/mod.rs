@@ -293,6 +293,9 @@ pub enum StoreError {
     /// A store URL that names no backend we have (the password is redacted).
     #[error("store URL {url}: {message}")]
     Url { url: String, message: String },
+    /// A `[store]` table that does not make sense (the message names the key).
+    #[error("invalid configuration: [store] {0}")]
+    Config(String),
 }
 
 impl StoreError {
@@ -304,6 +307,7 @@ impl StoreError {
             StoreError::Migration { .. } => "migration",
             StoreError::Decode { .. } => "decode",
             StoreError::Url { .. } => "url",
+            StoreError::Config(_) => "config",
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Requests are built by hand on octocrab's raw methods (`_get`, `_post`,
 //! `_patch`): the bodies are the documented ones and nothing else, and the
 //! status of every call reaches the [`CallObserver`]. Reads are retried on
-//! transient failures (bounded, with backoff); writes are not (a retried POST
+//! transient failures under the config's [`CallPolicy`]; writes are not (a retried POST
 //! could open a second pull request). Every call has a timeout.
 //!
 //! Call `rollwise::tls::install_crypto_provider()` before [`GithubRepo::new`].
@@ -23,6 +23,7 @@ use super::{
     CallObserver, ChangedFile, CommitInfo, Comparison, FileChange, NewPullRequest, PullRequest,
     RepoReader, RepoRef, RepoWriter, SearchHit,
 };
+use crate::call::{CallPolicy, Jitter};
 use crate::error::{Error, Result};
 use crate::tool::BoxFuture;
 
@@ -67,11 +68,10 @@ impl std::fmt::Debug for GithubAuth {
 pub struct GithubConfig {
     pub api_url: String,
     pub auth: GithubAuth,
-    /// Per request (connect, read and write each, and the whole call).
-    pub timeout: Duration,
-    /// Attempts per read, including the first.
-    pub max_attempts: u32,
-    pub backoff: Duration,
+    /// `timeout`: per request (connect, read and write each, and the whole
+    /// call). `max_attempts`: per read, including the first; writes are sent
+    /// once.
+    pub policy: CallPolicy,
 }
 
 impl Default for GithubConfig {
@@ -79,9 +79,13 @@ impl Default for GithubConfig {
         GithubConfig {
             api_url: DEFAULT_API_URL.into(),
             auth: GithubAuth::Anonymous,
-            timeout: Duration::from_secs(20),
-            max_attempts: 3,
-            backoff: Duration::from_millis(300),
+            policy: CallPolicy {
+                timeout: Duration::from_secs(20),
+                max_attempts: 3,
+                base_backoff: Duration::from_millis(300),
+                max_backoff: Duration::from_secs(5),
+                jitter: Jitter::Full,
+            },
         }
     }
 }
@@ -162,7 +166,7 @@ impl GithubRepo {
                 "the GitHub client must be built inside a tokio runtime".into(),
             ));
         }
-        let t = Some(cfg.timeout);
+        let t = Some(cfg.policy.timeout);
         let builder = Octocrab::builder()
             .base_uri(cfg.api_url.as_str())
             .map_err(config_err)?
@@ -222,11 +226,11 @@ impl GithubRepo {
             let text = self.octo.body_to_string(resp).await.map_err(transport)?;
             Ok((status, text))
         };
-        let out = match tokio::time::timeout(self.cfg.timeout, call).await {
+        let out = match tokio::time::timeout(self.cfg.policy.timeout, call).await {
             Ok(r) => r,
             Err(_) => Err(Error::Timeout {
                 what: format!("GitHub {op}"),
-                after: self.cfg.timeout,
+                after: self.cfg.policy.timeout,
             }),
         };
         let outcome = match &out {
@@ -245,17 +249,12 @@ impl GithubRepo {
     }
 
     async fn get<T: DeserializeOwned>(&self, op: &'static str, uri: &str) -> Result<T> {
-        let mut attempt = 0;
-        loop {
-            match self.send(op, http::Method::GET, uri, None).await {
-                Ok((_, text)) => return decode(op, &text),
-                Err(e) if e.is_transient() && attempt + 1 < self.cfg.max_attempts => {
-                    tokio::time::sleep(self.cfg.backoff.saturating_mul(1 << attempt.min(8))).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (_, text) = self
+            .cfg
+            .policy
+            .retry(op, |_| self.send(op, http::Method::GET, uri, None))
+            .await?;
+        decode(op, &text)
     }
 
     async fn write<T: DeserializeOwned>(
@@ -763,6 +762,7 @@ impl RepoWriter for GithubRepo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::call::Retryable;
 
     #[test]
     fn config_from_env() {

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::evidence::{Decision, Evidence, EvidenceSource, parse_bytes};
+use crate::evidence::{BundleSource, Decision, Evidence, parse_bytes};
 use crate::llm::HybridJudge;
 use crate::logs::diff::TemplateDiff;
 use crate::store::{AnalysisRecord, Origin, Store};
@@ -147,7 +147,7 @@ pub fn run(judge: &HybridJudge, opts: DemoOptions) -> Result<ExitCode> {
     let mut judged: Vec<(Evidence, Judged, TemplateDiff)> = Vec::new();
     for (name, bytes) in EXAMPLES {
         pb.set_message(format!("judging {name}"));
-        let ev = parse_bytes(bytes, &EvidenceSource::Named(format!("embedded {name}")))?;
+        let ev = parse_bytes(bytes, &BundleSource::Named(format!("embedded {name}")))?;
         let (verdict, diff) = judge.analyze_with_diff(&ev);
         let mut s = format!("──── {name} ────\n");
         if let Some(desc) = &ev.description {

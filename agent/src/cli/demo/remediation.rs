@@ -9,7 +9,7 @@ use rollwise_tools::github::{DryRunWriter, LocalRepo, RepoReader};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::evidence::{Evidence, EvidenceSource, parse_bytes};
+use crate::evidence::{BundleSource, Evidence, parse_bytes};
 use crate::judge::Judge;
 use crate::llm::ToolTurn;
 use crate::llm::scripted::ScriptedModel;
@@ -57,7 +57,7 @@ impl RemediationDemo {
 pub fn scenario() -> Result<Evidence> {
     parse_bytes(
         SCENARIO,
-        &EvidenceSource::Named(format!("embedded {SCENARIO_NAME}")),
+        &BundleSource::Named(format!("embedded {SCENARIO_NAME}")),
     )
 }
 
