@@ -56,6 +56,7 @@ fn fast() -> CallPolicy {
         max_attempts: 1,
         base_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(1),
+        ..Default::default()
     }
 }
 

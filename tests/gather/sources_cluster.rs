@@ -62,6 +62,12 @@ fn keys() -> EnvLookup {
     })
 }
 
+/// The window's end: fixed (just after the Loki answer's lines), so the log
+/// reads' `sinceTime` (the window's start) is exact.
+fn end() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_790_000_100).unwrap()
+}
+
 fn request() -> GatherRequest {
     GatherRequest {
         namespace: NS.into(),
@@ -70,7 +76,7 @@ fn request() -> GatherRequest {
         canary: PodSelector::FromRollout,
         stable: PodSelector::FromRollout,
         window: Duration::from_secs(WINDOW),
-        end: jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2),
+        end: end(),
         queries: Default::default(),
     }
 }
@@ -108,7 +114,15 @@ async fn gather(cfg: &GatherConfig) -> (rollwise::evidence::Evidence, Vec<String
     let w_rollout = fixture("canary-rollout-canary-demo.json");
     let canary = fixture("canary-pod-canary-demo-65fb5ffc84-9wf5r.json");
     let stable = fixture("canary-pod-canary-demo-877894d5b-6jfpt.json");
-    let (client, api) = fake(resolve_and_details(&w_rollout, &canary, &stable, WINDOW));
+    // Logs come from Loki here: the kube API is never asked for a pod's log.
+    let mut expects = resolve_and_details(
+        &w_rollout,
+        &canary,
+        &stable,
+        end() - jiff::SignedDuration::from_secs(WINDOW as i64),
+    );
+    expects.retain(|e| !e.path.ends_with("/log"));
+    let (client, api) = fake(expects);
     let src = ClusterSource::from_config_with_env(
         client,
         cfg,

@@ -877,6 +877,7 @@ impl MetricSource for CloudWatchClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rollwise_tools::call::Retryable;
 
     const KEY: &str = "AKIDEXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

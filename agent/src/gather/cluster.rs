@@ -123,7 +123,7 @@ impl ClusterSource {
         let all = super::sources::effective_sources(&cfg.prometheus, &cfg.sources)?;
         if all.is_empty() {
             tracing::warn!(
-                "no metric source: neither [gather.prometheus] url nor [[gather.sources]] is set, so analyses gathered from the cluster have no metrics and are inconclusive; see docs/queries.md"
+                "no metric source: [gather.prometheus] url is not set and there is no [[gather.sources]], so analyses gathered from the cluster have no metrics and are inconclusive; see docs/queries.md"
             );
         }
         let sources = super::sources::build(&all, observer.clone(), env)?;

@@ -108,7 +108,7 @@ pub async fn from_environment(
         deps.push(("prometheus", u.as_str()));
     }
     let observer: std::sync::Arc<dyn rollwise_tools::call::CallObserver> =
-        std::sync::Arc::new(health::DependencyLog::new(metrics, deps));
+        std::sync::Arc::new(health::DependencyLog::new(observer, deps));
     let reader = rollwise_tools::kube::ClusterReader::new(
         client.clone(),
         cfg.kube.policy(),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use rollwise_tools::call::CallObserver;
+use rollwise_tools::call::{CallObserver, Retryable};
 use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::CloudWatchConfig;
