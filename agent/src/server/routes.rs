@@ -332,7 +332,18 @@ async fn another_replica(st: &AppState, digest: &str, claim: &str) -> Option<Arc
             return Some(rec);
         }
         match h.claim(claim, &h.holder, ttl).await {
-            Ok(Claim::Won) | Err(()) => return None,
+            Ok(Claim::Won) => {
+                // The holder stores its record and then releases the claim, so
+                // a claim won just after the look above may follow a finished
+                // analysis: look once more before analysing again.
+                let since = crate::store::now_ms().saturating_sub(fresh_ms);
+                if let Some(rec) = h.latest_for_key(digest, since).await {
+                    h.release(claim, &h.holder).await;
+                    return Some(rec);
+                }
+                return None;
+            }
+            Err(()) => return None,
             Ok(Claim::HeldBy { holder, expires_ms }) => {
                 tracing::debug!(%holder, expires_ms, "another replica is analysing this key");
                 if Instant::now() >= give_up {
