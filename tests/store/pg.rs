@@ -72,7 +72,7 @@ fn free_port() -> u16 {
 }
 
 /// Start a fresh Postgres, or fail naming the install step when none is installed.
-pub async fn start() -> Option<PgServer> {
+pub async fn start() -> PgServer {
     let Some(bin) = bin_dir() else {
         crate::cli::missing("Postgres (initdb, postgres: Debian package postgresql)");
     };
@@ -153,5 +153,5 @@ pub async fn start() -> Option<PgServer> {
         }
     }
     eprintln!("Postgres started in {:?} on port {port}", t.elapsed());
-    Some(server)
+    server
 }

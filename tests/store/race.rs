@@ -9,9 +9,7 @@ use rollwise::store::{Claim, Store, StoreUrl};
 
 #[tokio::test]
 async fn two_handles_racing_for_one_claim_give_exactly_one_winner() {
-    let Some(pg) = super::pg::start().await else {
-        return;
-    };
+    let pg = super::pg::start().await;
     let url = StoreUrl::parse(&pg.url).unwrap();
     let a = Store::open(&url).await.unwrap();
     let b = Store::open(&url).await.unwrap();
@@ -48,9 +46,7 @@ async fn two_handles_racing_for_one_claim_give_exactly_one_winner() {
 
 #[tokio::test]
 async fn two_replicas_asked_the_same_step_analyse_once() {
-    let Some(pg) = super::pg::start().await else {
-        return;
-    };
+    let pg = super::pg::start().await;
     let url = StoreUrl::parse(&pg.url).unwrap();
     const ABORT: &str = "p03-inventory-go-panic.json";
     let src = Arc::new(crate::server::FakeSource {

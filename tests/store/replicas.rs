@@ -21,9 +21,7 @@ const ABORT: &str = "p03-inventory-go-panic.json";
 
 #[tokio::test]
 async fn a_claim_left_by_a_dead_replica_is_taken_over_when_it_expires() {
-    let Some(pg) = super::pg::start().await else {
-        return;
-    };
+    let pg = super::pg::start().await;
     let url = StoreUrl::parse(&pg.url).unwrap();
     let dead = Store::open(&url).await.unwrap();
     let src = Arc::new(FakeSource::with(&[ABORT]));
@@ -140,9 +138,7 @@ async fn a_revision_is_remediated_once_in_one_process() {
 
 #[tokio::test]
 async fn a_revision_is_remediated_once_across_replicas_on_postgres() {
-    let Some(pg) = super::pg::start().await else {
-        return;
-    };
+    let pg = super::pg::start().await;
     let url = StoreUrl::parse(&pg.url).unwrap();
     one_remediation_per_revision(
         Store::open(&url).await.unwrap(),
