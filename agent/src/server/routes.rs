@@ -326,25 +326,25 @@ async fn another_replica(st: &AppState, digest: &str, claim: &str) -> Option<Arc
     let ttl = st.analysis_timeout + Duration::from_secs(15);
     let fresh_ms = i64::try_from(st.cache.ttl().as_millis()).unwrap_or(i64::MAX);
     let give_up = Instant::now() + ttl * 2;
+    let fresh = || h.latest_for_key(digest, crate::store::now_ms().saturating_sub(fresh_ms));
     loop {
-        let since = crate::store::now_ms().saturating_sub(fresh_ms);
-        if let Some(rec) = h.latest_for_key(digest, since).await {
-            return Some(rec);
-        }
+        // Claim first, then look: the holder stores its record before it
+        // releases the claim, so a record finished just before our claim is
+        // seen here, and one finished while we wait is seen on the next look.
         match h.claim(claim, &h.holder, ttl).await {
             Ok(Claim::Won) => {
-                // The holder stores its record and then releases the claim, so
-                // a claim won just after the look above may follow a finished
-                // analysis: look once more before analysing again.
-                let since = crate::store::now_ms().saturating_sub(fresh_ms);
-                if let Some(rec) = h.latest_for_key(digest, since).await {
+                let rec = fresh().await;
+                if rec.is_some() {
                     h.release(claim, &h.holder).await;
+                }
+                return rec;
+            }
+            // The store cannot tell who analyses; a record it can still read answers.
+            Err(()) => return fresh().await,
+            Ok(Claim::HeldBy { holder, expires_ms }) => {
+                if let Some(rec) = fresh().await {
                     return Some(rec);
                 }
-                return None;
-            }
-            Err(()) => return None,
-            Ok(Claim::HeldBy { holder, expires_ms }) => {
                 tracing::debug!(%holder, expires_ms, "another replica is analysing this key");
                 if Instant::now() >= give_up {
                     return None;
